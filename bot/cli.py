@@ -7,12 +7,17 @@ with a traceback for a user error.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import csv
+import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 
-from bot.config import Config, load_config
+from bot.config import Config, load_config, parse_duration
 from bot.errors import ConfigError, NewsbotError
+from bot.models import FeedPollOutcome
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,6 +36,105 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)
     print(config_summary(config))
     return 0
+
+
+def _since(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return time.time() - parse_duration(value)
+    except ValueError as exc:
+        raise NewsbotError(f"--since: {exc}") from None
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    """Poll feeds: once now with --once (a per-feed table), else keep polling on schedule."""
+    from bot.pipeline import poll_once
+    from bot.reports import poll_table
+    from bot.store import DbExecutor
+
+    config = _load(args)
+    if args.feed and not all(config.feed(name) for name in args.feed):
+        unknown = [n for n in args.feed if not config.feed(n)]
+        raise NewsbotError(f"no feed named {', '.join(map(repr, unknown))} in {config.path}")
+    if not args.once:
+        from bot.service import run_poller
+
+        return run_poller(config)
+    executor = DbExecutor(config.storage.path)
+    progress = _Progress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
+    try:
+        outcomes = asyncio.run(poll_once(config, executor, feed_names=args.feed, progress=progress))
+    finally:
+        executor.close()
+        progress.done()
+    print(poll_table(outcomes))
+    return 0
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; one plain line per feed otherwise."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.count = 0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, outcome: FeedPollOutcome) -> None:
+        self.count += 1
+        if self.tty:
+            filled = int(30 * self.count / max(1, self.total))
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}")
+            sys.stderr.flush()
+        else:
+            print(f"polled {outcome.feed}: {outcome.status}", file=sys.stderr)
+
+    def done(self) -> None:
+        if self.tty and self.count:
+            sys.stderr.write("\n")
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Per-feed polling state."""
+    from bot.reports import feeds_table
+    from bot.store import open_database
+    from bot.store.feeds import all_feed_states
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    states = all_feed_states(db)
+    if not states:
+        print("no feed polled yet (run: newsbot poll --once)")
+        return 0
+    print(feeds_table(states, time.time()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """One record per stored article, as JSON lines or CSV."""
+    from bot.reports import EXPORT_FIELDS, export_records
+    from bot.store import open_database
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    records = export_records(db, _since(args.since))
+    if args.format == "jsonl":
+        for record in records:
+            print(json.dumps(record, ensure_ascii=False))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        for record in records:
+            record["tags"] = " ".join(record["tags"])
+            writer.writerow(record)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole pipeline, offline, on the bundled sample feeds, into a throw-away database."""
+    from bot.demo import run_demo
+
+    return run_demo(keep=args.keep)
 
 
 # -- parser --------------------------------------------------------------------------------------
@@ -54,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("check", cmd_check, "validate the config file and summarise it")
+    p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)")
+    p.add_argument("--once", action="store_true", help="poll every enabled feed once now and exit")
+    p.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
+    add("feeds", cmd_feeds, "per-feed state: last success, status, errors, next due, dead")
+    p = add("export", cmd_export, "print stored articles as JSON lines or CSV")
+    p.add_argument("--since", metavar="DURATION", help="only articles fetched in this window (24h, 7d)")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p = add("demo", cmd_demo, "run the whole pipeline offline on the bundled sample feeds")
+    p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
     return parser
 
 
