@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config.core import is_tag_slug
 from bot.config.models import TagConfig
 from bot.config.schema import Table
+from bot.tagging.matcher import tag_problems
 
 
 def _read_labels(table: Table, tag_id: str) -> dict[str, str]:
@@ -21,15 +22,6 @@ def _read_labels(table: Table, tag_id: str) -> dict[str, str]:
     return {"en": tag_id}
 
 
-def _keyword_problem(keyword: str) -> str | None:
-    stripped = keyword.strip().rstrip("*")
-    if not any(ch.isalnum() for ch in stripped):
-        return "can never match (no letter or digit)"
-    if "*" in stripped:
-        return "may only use * at the end"
-    return None
-
-
 def read_tag(tag_id: str, table: Table) -> TagConfig:
     if not is_tag_slug(tag_id):
         table.error("", "tag id must be lower-case words joined by '-' (like north-korea)")
@@ -38,17 +30,18 @@ def read_tag(tag_id: str, table: Table) -> TagConfig:
     if not keywords:
         table.error("keywords", "must list at least one keyword")
     exclude = table.str_list("exclude")
-    for key, values in (("keywords", keywords), ("exclude", exclude)):
-        for i, word in enumerate(values):
-            if (why := _keyword_problem(word)) is not None:
-                table.error(f"{key}[{i}]", f"{word!r} {why}")
     min_mentions = table.int("min_mentions", 1, low=1, high=100)
     priority = table.bool("priority", False)
     table.finish()
-    return TagConfig(
+    tag = TagConfig(
         id=tag_id, labels=labels, keywords=tuple(keywords), exclude=tuple(exclude),
         min_mentions=min_mentions, priority=priority,
     )
+    # Malformed keywords and keywords the tag's own excludes always cancel: the same rules the
+    # tagger compiles, so `newsbot check` reports exactly what would never match.
+    for key, message in tag_problems(tag):
+        table.error(key, message)
+    return tag
 
 
 def read_tags(table: Table) -> tuple[TagConfig, ...]:
