@@ -68,7 +68,7 @@ def google_news_url(q: GoogleNewsQuery) -> str:
     """The RSS URL Google News serves for a search or a topic section."""
     lang = q.hl.split("-")[0]
     ceid = q.ceid or f"{q.gl}:{lang}"
-    params = f"hl={quote_plus(q.hl)}&gl={quote_plus(q.gl)}&ceid={quote_plus(ceid)}"
+    params = f"hl={quote_plus(q.hl)}&gl={quote_plus(q.gl)}&ceid={quote_plus(ceid, safe=':')}"
     if q.topic:
         return f"https://news.google.com/rss/headlines/section/topic/{q.topic}?{params}"
     return f"https://news.google.com/rss/search?q={quote_plus(q.query)}&{params}"
