@@ -15,7 +15,9 @@ from bot.store.articles import article_tags, prune_articles, save_articles
 from bot.store.feeds import feed_state, sync_feeds
 
 
-def make_article(guid: str, title: str = "Title", summary: str = "Summary", fetched: float = 1000.0) -> Article:
+def make_article(
+    guid: str, title: str = "Title", summary: str = "Summary", fetched: float = 1000.0
+) -> Article:
     return Article(
         guid=guid, link=f"https://example.org/{guid}", canonical_url=f"https://example.org/{guid}",
         title=title, source="Example", published_at=fetched, fetched_at=fetched, summary=summary,
