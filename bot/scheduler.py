@@ -55,10 +55,12 @@ class FeedScheduler:
         scheduler: AsyncIOScheduler,
         *,
         clock: Callable[[], float] = time.time,
+        first_poll_within: float = 5.0,
     ):
         self.executor = executor
         self.scheduler = scheduler
         self.clock = clock
+        self.first_poll_within = first_poll_within
         self.fetcher = Fetcher(config.polling)
         self.pipeline = Pipeline(Stages.from_config(config), executor, self.fetcher, clock)
         self.listeners: list[ReloadListener] = []
@@ -114,7 +116,7 @@ class FeedScheduler:
             self.scheduler.add_job(
                 self._poll_job, trigger, args=[feed.name], id=job_id, max_instances=1,
                 coalesce=True, misfire_grace_time=int(max(60, feed.interval)),
-                next_run_time=datetime.now(UTC) + timedelta(seconds=random.uniform(0, 5)),
+                next_run_time=datetime.now(UTC) + timedelta(seconds=random.uniform(0, self.first_poll_within)),
             )
 
     async def _poll_job(self, name: str) -> None:
