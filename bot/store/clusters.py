@@ -1,9 +1,240 @@
-"""Story clusters and dedup indexes (owned by the dedup domain)."""
+"""Story clusters and dedup indexes (owned by the dedup domain).
+
+Every lookup on the dedup hot path is an index range scan bounded by a time window and a LIMIT:
+title keys, token postings (for TF-IDF candidates), MinHash/anchor buckets and Google News
+related-coverage keys are WITHOUT ROWID tables keyed ``(key, published_at, article_id)``.
+Document frequencies live in ``dedup_df``; the document count in ``dedup_stats``. Index rows go
+with their article (``ON DELETE CASCADE``, with an ``article_id`` index so the cascade is cheap).
+"""
 
 from __future__ import annotations
 
-from sqlite_utils import Migrations
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlite_utils import Database, Migrations
 
 from bot.store.schema import register
 
 migrations = register(Migrations("newsbot.dedup"))
+
+_KEYED_TABLES = ("dedup_title_keys", "dedup_postings", "dedup_lsh", "dedup_related")
+
+
+@migrations()
+def m001_dedup_indexes(db: Database) -> None:
+    for table in _KEYED_TABLES:
+        db.execute(
+            f"""
+            CREATE TABLE {table} (
+                key INTEGER NOT NULL,
+                published_at REAL NOT NULL,
+                article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+                PRIMARY KEY (key, published_at, article_id)
+            ) WITHOUT ROWID
+            """
+        )
+        db.execute(f"CREATE INDEX idx_{table}_article ON {table}(article_id)")
+    db.execute("CREATE TABLE dedup_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("CREATE TABLE dedup_stats (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID")
+    db.execute(
+        """
+        CREATE TABLE dedup_cluster_sources (
+            cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+            source_key TEXT NOT NULL,
+            PRIMARY KEY (cluster_id, source_key)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "CREATE TABLE dedup_gn_sources (source_key TEXT PRIMARY KEY, seen INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_clusters_size ON clusters(size, last_seen)")
+
+
+# -- keyed index tables -------------------------------------------------------------------------
+
+
+def add_keys(db: Database, table: str, keys: Iterable[int], published_at: float, article_id: int) -> None:
+    assert table in _KEYED_TABLES
+    db.conn.executemany(
+        f"INSERT OR IGNORE INTO {table} (key, published_at, article_id) VALUES (?, ?, ?)",
+        [(k, published_at, article_id) for k in set(keys)],
+    )
+
+
+def find_keys(
+    db: Database, table: str, keys: Sequence[int], lo: float, hi: float, *, per_key: int = 20
+) -> list[tuple[int, int]]:
+    """(key, article_id) for each key, the ``per_key`` most recent within [lo, hi]."""
+    assert table in _KEYED_TABLES
+    out: list[tuple[int, int]] = []
+    sql = (
+        f"SELECT article_id FROM {table} WHERE key = ? AND published_at BETWEEN ? AND ? "
+        "ORDER BY published_at DESC LIMIT ?"
+    )
+    for key in dict.fromkeys(keys):
+        out.extend((key, row[0]) for row in db.execute(sql, (key, lo, hi, per_key)))
+    return out
+
+
+def find_by_canonical_url(db: Database, url: str, exclude_id: int) -> int | None:
+    """The first-stored other article with this canonical URL (index lookup)."""
+    if not url:
+        return None
+    row = db.execute(
+        "SELECT id FROM articles WHERE canonical_url = ? AND id != ? ORDER BY id LIMIT 1",
+        (url, exclude_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+# -- document frequencies -----------------------------------------------------------------------
+
+
+def doc_count(db: Database) -> int:
+    row = db.execute("SELECT value FROM dedup_stats WHERE name = 'docs'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def get_df(db: Database, terms: Iterable[str]) -> dict[str, int]:
+    terms = list(dict.fromkeys(terms))
+    out: dict[str, int] = {}
+    for i in range(0, len(terms), 500):
+        chunk = terms[i:i + 500]
+        rows = db.execute(
+            f"SELECT term, df FROM dedup_df WHERE term IN ({', '.join('?' * len(chunk))})", chunk
+        )
+        out.update({t: int(df) for t, df in rows})
+    return out
+
+
+def add_document(db: Database, terms: Iterable[str]) -> None:
+    """Count one more document containing each of ``terms``."""
+    db.conn.executemany(
+        "INSERT INTO dedup_df (term, df) VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET df = df + 1",
+        [(t,) for t in set(terms)],
+    )
+    db.execute(
+        "INSERT INTO dedup_stats (name, value) VALUES ('docs', 1) "
+        "ON CONFLICT(name) DO UPDATE SET value = value + 1"
+    )
+
+
+# -- articles as dedup sees them ----------------------------------------------------------------
+
+ARTICLE_COLUMNS = (
+    "id", "feed_id", "canonical_url", "title", "source", "source_url", "summary", "published_at",
+    "fetched_at", "language", "is_google_news", "related_json", "duplicate_of", "cluster_id",
+)
+
+
+def load_articles(db: Database, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Rows (with a ``tags`` list) for the given ids, by primary key."""
+    out: dict[int, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(ids))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles WHERE id IN ({marks})",
+                              chunk):
+            rec = dict(zip(ARTICLE_COLUMNS, row, strict=True))
+            rec["tags"] = []
+            out[rec["id"]] = rec
+        for article_id, tag in db.execute(
+            f"SELECT article_id, tag FROM article_tags WHERE article_id IN ({marks})", chunk
+        ):
+            out[article_id]["tags"].append(tag)
+    return out
+
+
+def mark_article(db: Database, article_id: int, cluster_id: int, duplicate_of: int | None) -> None:
+    db.execute(
+        "UPDATE articles SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
+        (cluster_id, duplicate_of, article_id),
+    )
+
+
+# -- clusters -----------------------------------------------------------------------------------
+
+
+def create_cluster(db: Database, representative_id: int, title: str, now: float) -> int:
+    cursor = db.execute(
+        "INSERT INTO clusters (representative_id, title, first_seen, last_seen, size, source_count, "
+        "updated_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
+        (representative_id, title, now, now, now),
+    )
+    return int(cursor.lastrowid)
+
+
+def grow_cluster(db: Database, cluster_id: int, source_key: str, now: float) -> None:
+    """One more article in the cluster: size, distinct sources, last seen and updated_at."""
+    inserted = db.execute(
+        "INSERT OR IGNORE INTO dedup_cluster_sources (cluster_id, source_key) VALUES (?, ?)",
+        (cluster_id, source_key),
+    ).rowcount
+    db.execute(
+        "UPDATE clusters SET size = size + 1, source_count = source_count + ?, "
+        "last_seen = MAX(last_seen, ?), updated_at = ? WHERE id = ?",
+        (1 if inserted else 0, now, now, cluster_id),
+    )
+
+
+def get_cluster(db: Database, cluster_id: int) -> dict[str, Any] | None:
+    cols = ("id", "representative_id", "title", "first_seen", "last_seen", "size", "source_count",
+            "updated_at")
+    row = db.execute(f"SELECT {', '.join(cols)} FROM clusters WHERE id = ?", (cluster_id,)).fetchone()
+    return None if row is None else dict(zip(cols, row, strict=True))
+
+
+def set_representative(db: Database, cluster_id: int, article_id: int, title: str) -> None:
+    db.execute(
+        "UPDATE clusters SET representative_id = ?, title = ? WHERE id = ?", (article_id, title, cluster_id)
+    )
+
+
+def note_google_news_source(db: Database, source_key: str) -> None:
+    """Remember a publisher Google News cites: evidence that it is a real outlet."""
+    if source_key:
+        db.execute(
+            "INSERT INTO dedup_gn_sources (source_key, seen) VALUES (?, 1) "
+            "ON CONFLICT(source_key) DO UPDATE SET seen = seen + 1",
+            (source_key,),
+        )
+
+
+def is_known_publisher(db: Database, source_key: str) -> bool:
+    return db.execute(
+        "SELECT 1 FROM dedup_gn_sources WHERE source_key = ?", (source_key,)
+    ).fetchone() is not None
+
+
+def list_clusters(
+    db: Database, since: float, min_sources: int = 1, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Clusters updated since ``since`` with at least ``min_sources`` sources, largest first."""
+    rows = db.execute(
+        """
+        SELECT c.id, c.title, c.size, c.source_count, c.first_seen, c.last_seen, c.representative_id,
+               (SELECT group_concat(source, ', ') FROM (
+                    SELECT DISTINCT a.source FROM articles a WHERE a.cluster_id = c.id ORDER BY a.id
+               )) AS sources
+        FROM clusters c
+        WHERE c.updated_at >= ? AND c.source_count >= ?
+        ORDER BY c.size DESC, c.source_count DESC, c.first_seen
+        LIMIT ?
+        """,
+        (since, min_sources, limit),
+    ).fetchall()
+    cols = ("id", "title", "size", "source_count", "first_seen", "last_seen", "representative_id",
+            "sources")
+    return [dict(zip(cols, row, strict=True)) for row in rows]
+
+
+def cluster_members(db: Database, cluster_id: int) -> list[dict[str, Any]]:
+    cols = ("id", "title", "source", "published_at", "duplicate_of", "is_google_news")
+    rows = db.execute(
+        f"SELECT {', '.join(cols)} FROM articles WHERE cluster_id = ? ORDER BY published_at, id",
+        (cluster_id,),
+    ).fetchall()
+    return [dict(zip(cols, row, strict=True)) for row in rows]

@@ -1,0 +1,227 @@
+"""Decide each new article once, using only what is stored, and persist the decision.
+
+Layers, cheapest first, stopping at the first match:
+
+1. canonical URL (index on articles.canonical_url);
+2. normalised title key within ``DUP_WINDOW`` (dedup_title_keys);
+3. fuzzy title: IDF-weighted, names and numbers must match (candidates from dedup_postings);
+4. near-duplicate summary text: MinHash LSH bands + containment anchors (dedup_lsh).
+
+A duplicate keeps its row, points at the first-seen article of its group (``duplicate_of``) and
+joins that article's cluster. Anything else joins the best-scoring recent cluster
+(:mod:`bot.dedup.clusters`) or starts a new one. Every lookup is an index range scan bounded by
+a time window and a LIMIT, so the cost per article does not grow with the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from sqlite_utils import Database
+
+from bot.dedup import minhash
+from bot.dedup.clusters import best_cluster
+from bot.dedup.keys import title_key, url_key
+from bot.dedup.representative import prefer
+from bot.dedup.similarity import Doc, Idf, same_headline
+from bot.store import clusters as store
+
+log = logging.getLogger(__name__)
+
+DAY = 86400.0
+DUP_WINDOW = 3 * DAY
+CLUSTER_WINDOW = 3 * DAY
+POSTINGS_PER_TERM = 60
+MAX_CANDIDATES = 40
+MAX_SUMMARY_ENTITIES = 8
+
+
+def process_articles(db: Database, article_ids: list[int], now: float) -> None:
+    """Assign ``duplicate_of``/``cluster_id`` to new articles and maintain their clusters.
+
+    Runs inside the caller's transaction. Articles already decided are skipped, so calling it
+    twice (or after a restart) changes nothing.
+    """
+    for article_id in sorted(set(article_ids)):
+        row = store.load_articles(db, [article_id]).get(article_id)
+        if row is None or row["cluster_id"] is not None:
+            continue
+        process_one(db, Doc.from_row(row), now)
+
+
+def process_one(db: Database, doc: Doc, now: float) -> int:
+    """Decide one article; returns its cluster id."""
+    idf = _idf(db, doc)
+    original = find_duplicate(db, doc, idf)
+    if original is not None and original.cluster_id is not None:
+        store.mark_article(db, doc.id, original.cluster_id, original.id)
+        _join(db, original.cluster_id, doc, now)
+        _index(db, doc, idf, clustering=False)
+        return original.cluster_id
+    candidates = _candidates(db, doc, idf, CLUSTER_WINDOW)
+    cluster_id, _score = best_cluster(doc, candidates, idf, _related_votes(db, doc))
+    if cluster_id is None:
+        cluster_id = store.create_cluster(db, doc.id, doc.title, now)
+    store.mark_article(db, doc.id, cluster_id, None)
+    _join(db, cluster_id, doc, now)
+    _index(db, doc, idf, clustering=True)
+    return cluster_id
+
+
+# -- duplicates -----------------------------------------------------------------------------------
+
+
+def find_duplicate(db: Database, doc: Doc, idf: Idf) -> Doc | None:
+    """The first-seen article ``doc`` is a copy of, or None."""
+    lo, hi = doc.published_at - DUP_WINDOW, doc.published_at + DUP_WINDOW
+    other = store.find_by_canonical_url(db, doc.canonical_url, doc.id)
+    if other is not None:
+        return _root(db, other)
+    if doc.title_key is not None:
+        ids = [aid for _, aid in store.find_keys(db, "dedup_title_keys", [doc.title_key], lo, hi)]
+        for cand in _load(db, sorted(ids)):
+            if cand.id != doc.id and not _texts_disagree(doc, cand):
+                return _root(db, cand.id)
+    for cand in _candidates(db, doc, idf, DUP_WINDOW):
+        if same_headline(doc, cand, idf) and not _texts_disagree(doc, cand):
+            return _root(db, cand.id)
+    keys = minhash.lsh_keys(doc.summary)
+    if keys:
+        hits = Counter(aid for _, aid in store.find_keys(db, "dedup_lsh", keys, lo, hi, per_key=8))
+        hits.pop(doc.id, None)
+        ranked = [aid for aid, _ in hits.most_common(MAX_CANDIDATES)]
+        for cand in sorted(_load(db, ranked), key=lambda c: c.id):
+            if minhash.is_near_duplicate(doc.summary, cand.summary):
+                return _root(db, cand.id)
+    return None
+
+
+def _texts_disagree(a: Doc, b: Doc) -> bool:
+    """Both have real summaries and they are plainly different texts (a recurring headline such
+    as "Business Highlights" on two days is not a copy)."""
+    sa, sb = minhash.shingles(a.summary), minhash.shingles(b.summary)
+    if not sa or not sb:
+        return False
+    jac, cont = minhash.compare(sa, sb)
+    return cont < 0.3 and jac < 0.2
+
+
+def _root(db: Database, article_id: int) -> Doc | None:
+    docs = _load(db, [article_id])
+    if not docs:
+        return None
+    doc = docs[0]
+    if doc.duplicate_of is not None:
+        parent = _load(db, [doc.duplicate_of])
+        if parent:
+            return parent[0]
+    return doc
+
+
+# -- clusters -------------------------------------------------------------------------------------
+
+
+def _join(db: Database, cluster_id: int, doc: Doc, now: float) -> None:
+    store.grow_cluster(db, cluster_id, doc.source_key or doc.source, now)
+    cluster = store.get_cluster(db, cluster_id)
+    if cluster is None:
+        return
+    current = _load(db, [cluster["representative_id"]]) if cluster["representative_id"] else []
+    if not current or current[0].id == doc.id or _better_representative(db, doc, current[0]):
+        store.set_representative(db, cluster_id, doc.id, doc.title)
+
+
+def _better_representative(db: Database, new: Doc, current: Doc) -> bool:
+    return prefer(
+        new, current,
+        new_known=store.is_known_publisher(db, new.source_key),
+        current_known=store.is_known_publisher(db, current.source_key),
+    )
+
+
+def _related_votes(db: Database, doc: Doc) -> dict[int, int]:
+    """Clusters Google News groups with ``doc``, either way round, with a vote count."""
+    lo, hi = doc.published_at - CLUSTER_WINDOW, doc.published_at + CLUSTER_WINDOW
+    ids: list[int] = []
+    own = [k for k in (doc.title_key, url_key(doc.canonical_url) if doc.canonical_url else None) if k]
+    if own:
+        ids += [aid for _, aid in store.find_keys(db, "dedup_related", own, lo, hi)]
+    related_keys = _related_keys(doc)
+    if related_keys:
+        ids += [aid for _, aid in store.find_keys(db, "dedup_title_keys", related_keys, lo, hi, per_key=5)]
+    votes: Counter[int] = Counter()
+    for cand in _load(db, ids):
+        if cand.id != doc.id and cand.cluster_id is not None:
+            votes[cand.cluster_id] += 1
+    return dict(votes)
+
+
+def _related_keys(doc: Doc) -> list[int]:
+    keys = []
+    for item in doc.related:
+        if not isinstance(item, dict):
+            continue
+        key = title_key(str(item.get("title", "")), str(item.get("source", "")))
+        if key is not None:
+            keys.append(key)
+    return keys
+
+
+# -- candidates and indexes -----------------------------------------------------------------------
+
+
+def _index_terms(doc: Doc, idf: Idf) -> set[str]:
+    """Terms posted for candidate search: the title's, plus the rarest names of the summary."""
+    extra = sorted(doc.entities - doc.title_terms, key=lambda t: (-idf(t), t))
+    return set(doc.title_terms) | set(extra[:MAX_SUMMARY_ENTITIES])
+
+
+def _candidates(db: Database, doc: Doc, idf: Idf, window: float) -> list[Doc]:
+    """Recent articles sharing the rarest terms of ``doc``, best overlap first (bounded)."""
+    lo, hi = doc.published_at - window, doc.published_at + window
+    terms = _index_terms(doc, idf)
+    keys = {store_term_key(t): t for t in terms}
+    overlap: Counter[int] = Counter()
+    for key, aid in store.find_keys(db, "dedup_postings", list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
+        if aid != doc.id:
+            overlap[aid] += idf(keys[key]) ** 2
+    ranked = [aid for aid, _ in overlap.most_common(MAX_CANDIDATES)]
+    docs = _load(db, ranked)
+    idf.prefetch(t for d in docs for t in d.text_terms)
+    return docs
+
+
+def store_term_key(term: str) -> int:
+    from bot.dedup.keys import hash64
+
+    return hash64("w:" + term)
+
+
+def _index(db: Database, doc: Doc, idf: Idf, *, clustering: bool) -> None:
+    """Record ``doc`` in the dedup indexes (after its decision, so it never matches itself)."""
+    p = doc.published_at
+    if doc.title_key is not None:
+        store.add_keys(db, "dedup_title_keys", [doc.title_key], p, doc.id)
+    lsh = minhash.lsh_keys(doc.summary)
+    if lsh:
+        store.add_keys(db, "dedup_lsh", lsh, p, doc.id)
+    if doc.is_google_news:
+        store.note_google_news_source(db, doc.source_key)
+        keys = _related_keys(doc)
+        if keys:
+            store.add_keys(db, "dedup_related", keys, p, doc.id)
+    if clustering:
+        store.add_keys(db, "dedup_postings", [store_term_key(t) for t in _index_terms(doc, idf)], p, doc.id)
+        store.add_document(db, doc.text_terms)
+
+
+def _idf(db: Database, doc: Doc) -> Idf:
+    idf = Idf({}, store.doc_count(db), lambda terms: store.get_df(db, terms))
+    idf.prefetch(doc.text_terms | doc.entities)
+    return idf
+
+
+def _load(db: Database, ids: list[int]) -> list[Doc]:
+    rows = store.load_articles(db, ids)
+    return [Doc.from_row(rows[i]) for i in ids if i in rows]

@@ -1,0 +1,156 @@
+"""What one article looks like to dedup, and IDF-weighted title similarity (pure).
+
+IDF comes from document frequencies kept in SQLite; here it is just a mapping term -> df plus
+the document count, so the functions stay pure and testable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from bot.dedup.keys import clean_title, source_key, title_key
+from bot.dedup.text import STOPWORDS, capitalised, content_words, is_number, lowercase_words
+
+
+@dataclass
+class Doc:
+    """The parts of a stored article every dedup layer compares."""
+
+    id: int
+    title: str
+    source: str = ""
+    summary: str = ""
+    published_at: float = 0.0
+    canonical_url: str = ""
+    is_google_news: bool = False
+    related: list[dict[str, str]] = field(default_factory=list)
+    tags: frozenset[str] = frozenset()
+    cluster_id: int | None = None
+    duplicate_of: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Doc:
+        try:
+            related = json.loads(row.get("related_json") or "[]")
+        except ValueError:
+            related = []
+        return cls(
+            id=int(row["id"]),
+            title=row.get("title") or "",
+            source=row.get("source") or "",
+            summary=row.get("summary") or "",
+            published_at=float(row.get("published_at") or 0.0),
+            canonical_url=row.get("canonical_url") or "",
+            is_google_news=bool(row.get("is_google_news")),
+            related=related if isinstance(related, list) else [],
+            tags=frozenset(row.get("tags") or ()),
+            cluster_id=row.get("cluster_id"),
+            duplicate_of=row.get("duplicate_of"),
+        )
+
+    @cached_property
+    def clean_title(self) -> str:
+        return clean_title(self.title, self.source)
+
+    @cached_property
+    def title_key(self) -> int | None:
+        return title_key(self.title, self.source)
+
+    @cached_property
+    def source_key(self) -> str:
+        return source_key(self.source)
+
+    @cached_property
+    def title_terms(self) -> frozenset[str]:
+        return frozenset(content_words(self.clean_title))
+
+    @cached_property
+    def title_numbers(self) -> frozenset[str]:
+        return frozenset(t for t in self.title_terms if is_number(t))
+
+    @cached_property
+    def title_entities(self) -> frozenset[str]:
+        return capitalised(self.title) & self.title_terms
+
+    @cached_property
+    def text_terms(self) -> frozenset[str]:
+        """Title and summary terms (the summary capped so a full-text copy does not dominate)."""
+        return self.title_terms | frozenset(content_words(self.summary[:1200]))
+
+    @cached_property
+    def entities(self) -> frozenset[str]:
+        return self.title_entities | (capitalised(self.summary[:1200]) - STOPWORDS)
+
+    @cached_property
+    def summary_words(self) -> int:
+        return len(self.summary.split())
+
+
+class Idf:
+    """IDF from stored document frequencies: log((N + 1) / (df + 1)) + 1.
+
+    ``lookup`` (terms -> {term: df}) fetches frequencies not yet known, in batches via
+    :meth:`prefetch`; without it unknown terms count as never seen.
+    """
+
+    def __init__(
+        self, df: Mapping[str, int], docs: int,
+        lookup: Callable[[list[str]], Mapping[str, int]] | None = None,
+    ):
+        self.df: dict[str, int] = dict(df)
+        self.docs = docs
+        self._lookup = lookup
+
+    def prefetch(self, terms: Iterable[str]) -> None:
+        missing = [t for t in set(terms) if t not in self.df]
+        if missing and self._lookup is not None:
+            found = self._lookup(missing)
+            for t in missing:
+                self.df[t] = found.get(t, 0)
+
+    def _get(self, term: str) -> int:
+        if term not in self.df:
+            self.prefetch([term])
+        return self.df.get(term, 0)
+
+    def __call__(self, term: str) -> float:
+        return math.log((self.docs + 1) / (self._get(term) + 1)) + 1.0
+
+    def rare(self, term: str) -> bool:
+        """Rare enough to name a story (a place, a person, a company), not a topic word."""
+        return self._get(term) <= max(2, 0.01 * self.docs)
+
+
+def weighted_cosine(a: frozenset[str], b: frozenset[str], idf: Idf) -> float:
+    """Cosine of binary term vectors weighted by IDF squared (a shared rare word counts a lot)."""
+    if not a or not b:
+        return 0.0
+    shared = sum(idf(t) ** 2 for t in a & b)
+    if not shared:
+        return 0.0
+    na = math.sqrt(sum(idf(t) ** 2 for t in a))
+    nb = math.sqrt(sum(idf(t) ** 2 for t in b))
+    return shared / (na * nb)
+
+
+def same_headline(a: Doc, b: Doc, idf: Idf) -> bool:
+    """Fuzzy-title duplicate: the same headline edited, never a templated sibling.
+
+    Numbers must match exactly and every word that differs must be a minor one: not a number,
+    not a capitalised name, not a rare word. "Russian strike on Kharkiv kills 5" and "... on Odesa
+    kills 5" differ by a name, so they stay apart however similar the rest is.
+    """
+    ta, tb = a.title_terms, b.title_terms
+    if len(ta) < 3 or len(tb) < 3 or a.title_numbers != b.title_numbers:
+        return False
+    names = capitalised(a.title) | capitalised(b.title)
+    common = lowercase_words(a.title) | lowercase_words(b.title)
+    for term in ta ^ tb:
+        if is_number(term) or term in names or (term not in common and idf.rare(term)):
+            return False
+    return weighted_cosine(ta, tb, idf) >= 0.8

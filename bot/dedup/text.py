@@ -1,0 +1,117 @@
+"""Text folding and tokenising shared by every dedup layer (pure, French and English).
+
+Folding: NFKC, typographic quotes/dashes/spaces made plain, accents removed, case folded.
+Tokens: words of the folded text, French elisions (l', d', qu'...) split off, numbers glued
+back when written with a thin/no-break thousands separator ("10 000" -> "10000").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_QUOTES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
+    "\u02bc": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2039": '"',
+    "\u203a": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-",
+    "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ", "\u2007": " ", "\u200b": "",
+    "\u2026": "...",
+    "\u0153": "oe", "\u0152": "OE", "\u00e6": "ae", "\u00c6": "AE",
+})
+
+# "10 000", "3 000": thousands written with a (no-break) space.
+_THOUSANDS = re.compile(r"(?<=\d)[ .,](?=\d{3}\b)")
+_WORD = re.compile(r"[^\W_]+(?:[.,]\d+)?", re.UNICODE)
+_ELISION = re.compile(
+    r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)'(?=\w)", re.IGNORECASE
+)
+
+def fold(text: str) -> str:
+    """Plain, accent-less, case-folded text (quotes, dashes and odd spaces made ASCII)."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.casefold()
+
+
+def plain(text: str) -> str:
+    """Like :func:`fold` but keeping case (to spot capitalised names)."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+_STOP_TEXT = """
+    a an and are as at be been but by for from has have he her his how i in into is it its
+    more new no not of on or our over says said say she so than that the their them there
+    they this to up us was we were what when which who why will with would you after amid
+    about against all also can could may might must should after before between during
+    out off under until via vs while just now then still top yet ahead back
+    au aux avec ce ces cette contre dans de des du elle en est et il ils la le les leur
+    leurs lui mais ne nous on ou par pas plus pour qu que qui sa se ses son sont sur un une
+    vers y a été etre être fait face selon apres après avant entre sans sous tout tous
+    toute toutes deja déjà encore comme dont ou où si aussi ont va vont quand
+    """
+STOPWORDS = frozenset(fold(w) for w in _STOP_TEXT.split())
+
+
+def _raw_words(text: str) -> list[str]:
+    text = _ELISION.sub(" ", text)
+    text = _THOUSANDS.sub("", text)
+    return _WORD.findall(text)
+
+
+@lru_cache(maxsize=8192)
+def words(text: str) -> tuple[str, ...]:
+    """Every folded word of ``text`` in order (stopwords kept: used for shingles and keys)."""
+    return tuple(w.replace(",", ".") for w in _raw_words(fold(text)))
+
+
+def content_words(text: str) -> tuple[str, ...]:
+    """Folded words without stopwords and one-letter noise, in order."""
+    return tuple(w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
+
+
+def is_number(token: str) -> bool:
+    return token[:1].isdigit()
+
+
+def numbers(text: str) -> frozenset[str]:
+    """Numbers in the text ("5", "10000", "6.2"); years and counts alike."""
+    return frozenset(w for w in words(text) if is_number(w))
+
+
+@lru_cache(maxsize=8192)
+def capitalised(text: str) -> frozenset[str]:
+    """Folded tokens written with a capital (or all caps) somewhere but not only sentence-first.
+
+    A cheap named-entity detector that works for both languages: "Kharkiv", "Odesa", "Kursk",
+    "Sbarro", "OTAN". The first word of the text counts only if it is all caps or appears
+    capitalised again later, because headlines start with a capital anyway.
+    """
+    raw = _raw_words(plain(text))
+    found: set[str] = set()
+    for i, w in enumerate(raw):
+        if not w[:1].isupper() or is_number(w):
+            continue
+        token = w.casefold().replace(",", ".")
+        if token in STOPWORDS:
+            continue
+        if i == 0 and not (w.isupper() and len(w) > 1):
+            continue
+        # A Title Case Headline capitalises every word: only keep words that are rare-looking
+        # (the caller weights them by IDF anyway).
+        found.add(token)
+    if raw and sum(1 for w in raw if w[:1].isupper()) >= 0.7 * len(raw) >= 3:
+        # Title Case headline: capitals carry no information, fall back to nothing.
+        return frozenset(t for t in found if any(w.isupper() and len(w) > 1 and w.casefold() == t
+                                                 for w in raw))
+    return frozenset(found)
+
+
+@lru_cache(maxsize=8192)
+def lowercase_words(text: str) -> frozenset[str]:
+    """Folded tokens written all in lower case in ``text``: ordinary words, not names."""
+    return frozenset(w.casefold() for w in _raw_words(plain(text)) if w.islower())
