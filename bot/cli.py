@@ -137,6 +137,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(keep=args.keep)
 
 
+def cmd_tags(args: argparse.Namespace) -> int:
+    """Configured tags with their article counts over the last 24 h and 7 days."""
+    from bot.retag import tag_counts
+    from bot.store import open_database
+    from bot.tagging.report import tags_table
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    print(tags_table(config.tags, tag_counts(db, time.time()), config.telegram.language))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Each stored tag of one article with the text that matched (and what the config says now)."""
+    from bot.retag import explain_article
+    from bot.store import open_database
+    from bot.tagging import Tagger
+    from bot.tagging.report import explanation_text
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    feed_tags = {f.name: f.tags for f in config.feeds}
+    explanation = explain_article(db, args.article_id, Tagger.from_config(config.tags), feed_tags)
+    if explanation is None:
+        raise NewsbotError(f"no article with id {args.article_id} in {config.storage.path}")
+    print(explanation_text(explanation))
+    return 0
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    """Re-tag stored articles of a recent window with the tags in the current config."""
+    from bot.retag import retag_articles
+    from bot.store import open_database
+    from bot.tagging import Tagger
+
+    config = _load(args)
+    since = _since(args.since or "30d") or 0.0
+    db = open_database(config.storage.path)
+    feed_tags = {f.name: f.tags for f in config.feeds}
+    changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags)
+    print(f"re-tagged articles of the last {args.since}: {changed} changed")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------------
 
 
@@ -167,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p = add("demo", cmd_demo, "run the whole pipeline offline on the bundled sample feeds")
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
+    add("tags", cmd_tags, "configured tags with article counts over the last 24 h and 7 days")
+    p = add("explain", cmd_explain, "print each tag of one article with the text that matched")
+    p.add_argument("article_id", type=int, metavar="ARTICLE_ID")
+    p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
+    p.add_argument("--since", metavar="DURATION", default="30d", help="window to re-tag (default 30d)")
     return parser
 
 
