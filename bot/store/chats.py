@@ -117,6 +117,13 @@ def m001_chats_and_journal(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_part_status(db: Database) -> None:
+    db.execute("ALTER TABLE digest_parts ADD COLUMN status TEXT NOT NULL DEFAULT 'pending'")
+    db.execute("ALTER TABLE digest_parts ADD COLUMN error TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX idx_sent_clusters_cluster ON sent_clusters(cluster_id)")
+
+
 _TRIGGERS = {
     "trg_cluster_changes_insert": (
         "CREATE TRIGGER IF NOT EXISTS trg_cluster_changes_insert AFTER INSERT ON clusters BEGIN "
