@@ -181,6 +181,13 @@ def cmd_retag(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run everything: feed polling, digests and the Telegram bot, until Ctrl-C / SIGTERM."""
+    from bot.telegram.app import run_bot
+
+    return run_bot(_load(args))
+
+
 # -- parser --------------------------------------------------------------------------------------
 
 
@@ -202,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("check", cmd_check, "validate the config file and summarise it")
+    add("run", cmd_run, "poll feeds, send digests and answer Telegram commands (needs the bot token)")
     p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)")
     p.add_argument("--once", action="store_true", help="poll every enabled feed once now and exit")
     p.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
