@@ -24,8 +24,13 @@ import unicodedata
 _EXTRA_FOLDS = {
     "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ħ": "h", "Ħ": "h",
     "ı": "i", "ŀ": "l", "Ŀ": "l", "þ": "t", "Þ": "t",
+    # Modifier letters used as apostrophes (Unicode calls them letters): separators here.
+    "ʼ": " ", "ʻ": " ", "ʹ": " ", "ʾ": " ", "ʿ": " ",
 }
-_WHITESPACE = re.compile(r"\s+")
+# Any whitespace, and any run of two or more separators (", ", " : ", "» ("), becomes one space,
+# so that a phrase keyword still matches across punctuation ("Tripoli, au Liban") while a single
+# separator inside a word (nord-coréen, l’OTAN) is kept for display and folded to a space later.
+_SEPARATOR_RUN = re.compile(r"[\W_]{2,}|\s")
 # Invisible characters dropped before matching: soft hyphen, zero-width spaces and joiners, BOM.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 # Separator put between title and summary: folds to three spaces, so no phrase spans both.
@@ -72,11 +77,11 @@ def strip_accents(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """NFKC plus collapsed whitespace: the ``original`` side of a normalised text."""
+    """NFKC, invisible characters dropped, separator runs collapsed: the ``original`` side."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
         text = _INVISIBLE.sub("", text)
-    return _WHITESPACE.sub(" ", text).strip()
+    return _SEPARATOR_RUN.sub(" ", text).strip()
 
 
 def fold(original: str) -> str:
