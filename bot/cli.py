@@ -188,6 +188,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_bot(_load(args))
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print the digest a chat would receive now (--dry-run: nothing is sent or recorded)."""
+    from bot.store import open_database
+    from bot.telegram.delivery import build_dry_run
+
+    if not args.dry_run:
+        raise NewsbotError("only --dry-run is supported here; digests are sent by `newsbot run` or /digest")
+    config = _load(args)
+    print(build_dry_run(open_database(config.storage.path), config, args.chat, time.time()), end="")
+    return 0
+
+
+def cmd_subscribers(args: argparse.Namespace) -> int:
+    """Chats with their state, tags, times and delivery journal."""
+    from bot.store import open_database
+    from bot.store.deliveries import subscriber_report
+    from bot.telegram.report import subscribers_table
+
+    config = _load(args)
+    print(subscribers_table(subscriber_report(open_database(config.storage.path))))
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------------
 
 
@@ -224,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("article_id", type=int, metavar="ARTICLE_ID")
     p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
     p.add_argument("--since", metavar="DURATION", default="30d", help="window to re-tag (default 30d)")
+    p = add("digest", cmd_digest, "print the digest a chat would receive now (with --dry-run)")
+    p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
+    p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
+    add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
     return parser
 
 
