@@ -93,13 +93,15 @@ class World:
                     article_id = int(db.execute(
                         "INSERT INTO articles (feed_id, guid, link, title, source, published_at, fetched_at, "
                         "updated_at, summary, cluster_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (feed_id, f"g{self.n}", url, title, source, at, at, at, summary, cluster_id)).lastrowid)
+                        (feed_id, f"g{self.n}", url, title, source, at, at, at, summary, cluster_id),
+                    ).lastrowid)
                     for tag in tags:
                         db.execute("INSERT INTO article_tags (article_id, tag, matched) VALUES (?, ?, ?)",
                                    (article_id, tag, tag))
                     first = first or article_id
-                db.execute("UPDATE clusters SET representative_id = ?, size = ?, source_count = ? WHERE id = ?",
-                           (first, len(sources), len(set(sources)), cluster_id))
+                db.execute(
+                    "UPDATE clusters SET representative_id = ?, size = ?, source_count = ? WHERE id = ?",
+                    (first, len(sources), len(set(sources)), cluster_id))
                 return cluster_id
 
         return self.executor.call_sync(write)

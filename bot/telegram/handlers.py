@@ -376,6 +376,24 @@ async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             raise
 
 
+def _resolve_words(tags: tuple[TagConfig, ...], words: list[str]) -> list[str] | tuple[str, str | None]:
+    """Tag ids named by ``words`` (one multi-word label, or one tag per word), or
+    (the unknown word or phrase, the closest tag id) when something does not match."""
+    phrase = " ".join(words)
+    phrase_id, phrase_close = resolve_tag(tags, phrase)
+    if phrase_id is not None:
+        return [phrase_id]
+    ids: list[str] = []
+    for word in words:
+        tag_id, suggestion = resolve_tag(tags, word)
+        if tag_id is None:
+            if len(words) > 1 and phrase_close is not None:
+                return phrase, phrase_close
+            return word, suggestion
+        ids.append(tag_id)
+    return ids
+
+
 async def _change_tags(ask: Ask, words: list[str], follow: bool) -> None:
     row = await _need_chat(ask)
     if row is None:
@@ -387,17 +405,14 @@ async def _change_tags(ask: Ask, words: list[str], follow: bool) -> None:
         listed = all_ids if follow else followed or all_ids
         await ask.say(f"{name}_usage", tags=", ".join(sorted(listed)) or "—")
         return
-    ids: list[str] = []
-    phrase_id, _ = resolve_tag(ask.config.tags, " ".join(words))
-    for word in [" ".join(words)] if phrase_id else words:
-        tag_id, suggestion = resolve_tag(ask.config.tags, word)
-        if tag_id is None:
-            if suggestion:
-                await ask.say("unknown_tag_suggest", word=word, command=name, suggestion=suggestion)
-            else:
-                await ask.say("unknown_tag", word=word, tags=", ".join(sorted(all_ids)) or "—")
-            return
-        ids.append(tag_id)
+    ids = _resolve_words(ask.config.tags, words)
+    if isinstance(ids, tuple):
+        word, suggestion = ids
+        if suggestion:
+            await ask.say("unknown_tag_suggest", word=word, command=name, suggestion=suggestion)
+        else:
+            await ask.say("unknown_tag", word=word, tags=", ".join(sorted(all_ids)) or "—")
+        return
     current = set(followed) or set(all_ids)          # nothing followed = everything
     if follow:
         already = [i for i in ids if i in followed]

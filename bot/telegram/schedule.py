@@ -91,12 +91,30 @@ def _valid_zone(timezone: str) -> str:
     return timezone
 
 
+def _digest_aps_jobs(job_queue: JobQueue) -> list[Any]:
+    """Our digest jobs, read from APScheduler itself.
+
+    ``JobQueue.jobs()`` cannot be used: the feed poller adds plain APScheduler jobs to the same
+    scheduler and PTB fails to wrap those.
+    """
+    return [job for job in job_queue.scheduler.get_jobs() if (job.id or "").startswith(DIGEST_PREFIX)]
+
+
+def _chat_of(job_id: str) -> int:
+    return int(job_id[len(DIGEST_PREFIX):].rsplit(":", 2)[0])
+
+
+def digest_job_ids(job_queue: JobQueue, chat_id: int | None = None) -> list[str]:
+    """Ids (``digest:<chat>:<HH:MM>``) of the scheduled digest jobs, of one chat or all."""
+    ids = [job.id for job in _digest_aps_jobs(job_queue)]
+    return sorted(i for i in ids if chat_id is None or _chat_of(i) == chat_id)
+
+
 def unschedule_chat(job_queue: JobQueue, chat_id: int) -> int:
     removed = 0
-    prefix = chat_prefix(chat_id)
-    for job in job_queue.jobs():
-        if job.name and job.name.startswith(prefix):
-            job.schedule_removal()
+    for job in _digest_aps_jobs(job_queue):
+        if _chat_of(job.id) == chat_id:
+            job.remove()
             removed += 1
     return removed
 
@@ -106,7 +124,7 @@ def _add_jobs(job_queue: JobQueue, chat_id: int, timezone: str, times: list[str]
     return [
         job_queue.run_daily(
             digest_job, local_time(hhmm, zone), name=job_name(chat_id, hhmm), chat_id=chat_id,
-            job_kwargs=dict(DIGEST_JOB_KWARGS),
+            job_kwargs={**DIGEST_JOB_KWARGS, "id": job_name(chat_id, hhmm), "replace_existing": True},
         )
         for hhmm in sorted(set(times))
     ]
@@ -120,16 +138,10 @@ def schedule_chat(job_queue: JobQueue, chat_id: int, timezone: str, times: list[
 
 def _apply(job_queue: JobQueue, rows: list[ScheduleRow], *, only: set[int] | None = None) -> int:
     """Make the digest jobs of the chats in scope (all, or ``only``) match ``rows``."""
-    existing: dict[int, list[Job]] = {}
-    for job in job_queue.jobs():
-        name = job.name or ""
-        if name.startswith(DIGEST_PREFIX):
-            chat_id = int(name[len(DIGEST_PREFIX):].rsplit(":", 2)[0])
-            existing.setdefault(chat_id, []).append(job)
-    scope = set(existing) if only is None else only
-    for chat_id in scope:
-        for job in existing.get(chat_id, []):
-            job.schedule_removal()
+    wanted = {job_name(chat_id, hhmm) for chat_id, _, times in rows for hhmm in times}
+    for job in _digest_aps_jobs(job_queue):
+        if (only is None or _chat_of(job.id) in only) and job.id not in wanted:
+            job.remove()
     return sum(len(_add_jobs(job_queue, chat_id, tz, times)) for chat_id, tz, times in rows)
 
 
@@ -195,11 +207,10 @@ async def resume_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def start_background_jobs(job_queue: JobQueue, *, priority_interval: float = PRIORITY_INTERVAL) -> None:
     """The priority-alert job (every minute) and the one-off resume of interrupted digests."""
-    for name in (PRIORITY_JOB, RESUME_JOB):
-        for job in job_queue.get_jobs_by_name(name):
-            job.schedule_removal()
-    job_queue.run_once(resume_job, 0.0, name=RESUME_JOB, job_kwargs={"misfire_grace_time": 3600})
+    job_queue.run_once(resume_job, 0.0, name=RESUME_JOB,
+                       job_kwargs={"id": RESUME_JOB, "replace_existing": True, "misfire_grace_time": 3600})
     job_queue.run_repeating(
         priority_job, priority_interval, first=min(10.0, priority_interval), name=PRIORITY_JOB,
-        job_kwargs={"misfire_grace_time": 120, "coalesce": True, "max_instances": 1},
+        job_kwargs={"id": PRIORITY_JOB, "replace_existing": True, "misfire_grace_time": 120,
+                    "coalesce": True, "max_instances": 1},
     )
