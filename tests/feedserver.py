@@ -40,6 +40,7 @@ class _Route:
     last_modified: str | None = None
     delay: float = 0.0
     gzip: bool = False
+    chunked: bool = False
     location: str = ""
     bytes_per_second: float = 0.0
 
@@ -75,6 +76,8 @@ class FeedServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = 0            # requests being handled right now
+        self.max_in_flight = 0        # the most handled at once since start
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -145,17 +148,20 @@ class FeedServer:
         last_modified: str | None = None,
         delay: float = 0.0,
         gzip: bool = False,
+        chunked: bool = False,
     ) -> None:
         """Serve ``body`` at ``path`` (replacing any previous route).
 
         ``etag`` / ``last_modified`` are sent and a matching If-None-Match / If-Modified-Since
         gets a 304. ``delay`` waits before answering. ``gzip`` compresses the body and sends
         ``Content-Encoding: gzip``. ``headers`` are sent as given (e.g. a pre-compressed body with
-        its own Content-Encoding, a Retry-After).
+        its own Content-Encoding, a Retry-After). ``chunked`` sends the body with
+        ``Transfer-Encoding: chunked`` and no Content-Length (the client cannot know the size
+        in advance).
         """
         self._set(path, _Route(
             "static", _to_bytes(body), status, content_type, dict(headers or {}), etag,
-            last_modified, delay, gzip,
+            last_modified, delay, gzip, chunked,
         ))
 
     def route_file(self, path: str, file: str | Path, **kwargs: object) -> None:
@@ -215,6 +221,15 @@ class FeedServer:
         with self._lock:
             self.requests.append((path, headers))
 
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
 
 def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -228,6 +243,13 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             headers = {k: v for k, v in self.headers.items()}
             server._record(self.path, headers)
+            server._enter()
+            try:
+                self._answer(headers)
+            finally:
+                server._leave()
+
+        def _answer(self, headers: dict[str, str]) -> None:
             route = server._lookup(self.path)
             if route is None:
                 self._send(404, b"not found", "text/plain; charset=utf-8")
@@ -262,7 +284,27 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if route.gzip:
                 body = gzip_module.compress(body, compresslevel=6)
                 extra["Content-Encoding"] = "gzip"
-            self._send(route.status, body, route.content_type, extra)
+            if route.chunked:
+                self._send_chunked(route.status, body, route.content_type, extra)
+            else:
+                self._send(route.status, body, route.content_type, extra)
+
+        def _send_chunked(self, status: int, body: bytes, content_type: str, extra: dict[str, str]) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for start in range(0, len(body), 65536):
+                    if server._stopping.is_set():
+                        break
+                    chunk = body[start:start + 65536]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
 
         def _send(
             self, status: int, body: bytes, content_type: str | None,
