@@ -12,6 +12,7 @@ is logged and the last good config keeps running.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -45,6 +46,11 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
+async def _close_later(fetcher: Fetcher, delay: float) -> None:
+    await asyncio.sleep(delay)
+    await fetcher.aclose()
+
+
 class FeedScheduler:
     """Polls configured feeds on an AsyncIOScheduler (for example PTB's ``job_queue.scheduler``)."""
 
@@ -67,6 +73,7 @@ class FeedScheduler:
         self._mtime = _mtime(config.path)
         self.last_reload_error: str = ""
         self.last_poll_at: float | None = None
+        self._closing: asyncio.Task[None] | None = None
 
     @property
     def config(self) -> Config:
@@ -116,13 +123,15 @@ class FeedScheduler:
             self.scheduler.add_job(
                 self._poll_job, trigger, args=[feed.name], id=job_id, max_instances=1,
                 coalesce=True, misfire_grace_time=int(max(60, feed.interval)),
-                next_run_time=datetime.now(UTC) + timedelta(seconds=random.uniform(0, self.first_poll_within)),
+                next_run_time=datetime.now(UTC)
+                + timedelta(seconds=random.uniform(0, self.first_poll_within)),
             )
 
     async def _poll_job(self, name: str) -> None:
         feed = self.config.feed(name)
         if feed is None or not feed.enabled:
             return
+        await self.fetcher.open()
         outcome = await self.pipeline.poll_feed(feed)
         self.last_poll_at = self.clock()
         if outcome.status not in ("skipped",):
@@ -153,6 +162,11 @@ class FeedScheduler:
             return "config not reloaded: " + "; ".join(exc.problems)
         old = self.config
         self.pipeline.stages = Stages.from_config(config)
+        if old.polling != config.polling:
+            # New timeouts and limits need a new client; in-flight fetches finish on the old one.
+            old_fetcher, self.fetcher = self.fetcher, Fetcher(config.polling)
+            self.pipeline.fetcher = self.fetcher
+            self._closing = asyncio.create_task(_close_later(old_fetcher, old.polling.timeout + 1))
         await self.pipeline.sync_feeds()
         self._schedule_feeds(config)
         self.last_reload_error = ""
