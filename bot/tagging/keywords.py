@@ -36,10 +36,10 @@ def keyword_problem(raw: str) -> str | None:
     prefix = body.endswith("*")
     if prefix:
         body = body[:-1]
+    if not fold_phrase(body.replace("*", "")):
+        return "can never match: it has no letter or digit"
     if "*" in body:
         return "may only use * once, at the end"
-    if not fold_phrase(body):
-        return "can never match: it has no letter or digit"
     if prefix and not body[-1:].isalnum():
         return "can never match: * must directly follow a letter or digit (like Iran*)"
     return None
