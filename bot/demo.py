@@ -13,6 +13,7 @@ import functools
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,8 @@ def run_demo(keep: str | None = None) -> int:
                 print(poll_table(outcomes))
                 print()
                 print(executor.call_sync(demo_report, config))
+                print()
+                print(executor.call_sync(digest_preview, config))
             finally:
                 executor.close()
     finally:
@@ -107,3 +110,11 @@ def demo_report(db: Database, config: Config) -> str:
         if tag_text:
             lines.append(f"      {tag_text}")
     return "\n".join(lines)
+
+
+def digest_preview(db: Database, config: Config) -> str:
+    """The digest a new subscriber (all tags, default times) would receive right after the poll."""
+    from bot.telegram.delivery import preview_new_subscriber
+
+    header = "== The digest a new subscriber would receive (rendered for the terminal) =="
+    return header + "\n" + preview_new_subscriber(db, config, time.time())

@@ -63,6 +63,8 @@ def prepare_articles(
         now=now,
     )
     for article in parsed.articles:
+        if feed.source and not article.is_google_news:
+            article.source = feed.source
         article.tags = stages.tagger.tag(article.title, article.summary)
         for tag in feed.tags:
             article.tags.setdefault(tag, f"feed:{feed.name}")

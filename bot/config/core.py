@@ -104,6 +104,7 @@ def read_feed(table: Table, polling: PollingConfig) -> FeedConfig | None:
     interval = table.duration("interval", polling.interval, low=10, high=7 * 86400)
     enabled = table.bool("enabled", True)
     language = table.str("language", "")
+    source = table.str("source", "")
     tags = table.str_list("tags")
     for tag in tags:
         if not _TAG_SLUG.match(tag):
@@ -113,7 +114,7 @@ def read_feed(table: Table, polling: PollingConfig) -> FeedConfig | None:
         return None
     return FeedConfig(
         name=name, url=url.strip(), interval=interval, enabled=enabled,
-        language=language, tags=tuple(tags), google_news=google,
+        language=language, tags=tuple(tags), google_news=google, source=source.strip(),
     )
 
 

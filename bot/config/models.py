@@ -47,6 +47,7 @@ class FeedConfig:
     language: str = ""
     tags: tuple[str, ...] = ()
     google_news: GoogleNewsQuery | None = None
+    source: str = ""     # publisher name shown for this feed's articles (default: the feed's title)
 
 
 @dataclass(frozen=True)
