@@ -139,6 +139,7 @@ BLOCK_TAGS = frozenset({
     "table", "tbody", "thead", "tfoot", "tr", "ul", "caption", "center",
 })
 CELL_TAGS = frozenset({"td", "th"})
+_BREAK = "\u2029"
 SKIP_TAGS = ["script", "style", "noscript", "template", "head", "iframe", "object", "svg", "math",
              "select", "button"]
 
@@ -174,14 +175,16 @@ def html_to_text(html: str) -> str:
     for node in root.traverse(include_text=True):
         tag = node.tag
         if tag == "-text":
-            chunks.append(node.text_content or "")
+            # newlines in source text are ordinary whitespace in HTML; our own block-end markers
+            # (inserted below) are U+2029, the Unicode paragraph separator
+            chunks.append((node.text_content or "").replace("\r", " ").replace("\n", " "))
         elif tag in BLOCK_TAGS:
-            chunks.append("\n")
+            chunks.append(_BREAK)
             if tag != "br":
-                node.insert_after("\n")       # the walk meets it right after the block's content
+                node.insert_after(_BREAK)      # the walk meets it right after the block's content
         elif tag in CELL_TAGS or tag == "img":
             chunks.append(" ")
-    lines = (_normalize_line(line) for line in "".join(chunks).split("\n"))
+    lines = (_normalize_line(line) for line in "".join(chunks).split(_BREAK))
     return "\n".join(line for line in lines if line)
 
 
