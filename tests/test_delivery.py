@@ -427,3 +427,20 @@ def test_dry_run_records_nothing(executor, world) -> None:
     with pytest.raises(DeliveryError, match="not a subscriber"):
         executor.call_sync(build_dry_run, make_config(), 99, NOW)
     assert "Dry story" in executor.call_sync(preview_new_subscriber, make_config(), NOW)
+
+
+async def test_configured_channel_by_name_gets_its_digest(bot, fake_bot_api, executor, world) -> None:  # noqa: F811
+    from bot.config.models import ChannelConfig
+
+    channels = (ChannelConfig(chat="@world_news", tags=("ukraine",), times=("07:30",)),)
+    executor.call_sync(chat_store.sync_config_channels, channels, DigestConfig(), NOW)
+    [row] = executor.call_sync(chat_store.list_chats)
+    assert row["address"] == "@world_news" and row["from_config"] == 1
+    world.story("Channel story", tags=("ukraine",))
+    world.story("Not for the channel")
+    outcome = await deliver_digest(bot, executor, make_config(), row["chat_id"], now=NOW, policy=FAST)
+    assert outcome.status == "sent" and outcome.stories == 1
+    [message] = fake_bot_api.sent_to("@world_news")
+    assert "Channel story" in message.plain and "Not for the channel" not in message.plain
+    executor.call_sync(chat_store.sync_config_channels, (), DigestConfig(), NOW)   # removed from config
+    assert executor.call_sync(chat_store.list_chats)[0]["state"] == "paused"

@@ -377,10 +377,10 @@ def sync_config_channels(
             for tag in sorted(set(channel.tags)):
                 db.execute("INSERT INTO chat_tags (chat_id, tag) VALUES (?, ?)", (chat_id, tag))
             kept.append(chat_id)
-        marks = ", ".join("?" * len(kept)) or "NULL"
+        keep = f"AND chat_id NOT IN ({', '.join('?' * len(kept))})" if kept else ""
         db.execute(
-            f"UPDATE chats SET state = 'paused', blocked_reason = 'removed from the config' "
-            f"WHERE from_config = 1 AND state = 'active' AND chat_id NOT IN ({marks})",
+            "UPDATE chats SET state = 'paused', blocked_reason = 'removed from the config' "
+            f"WHERE from_config = 1 AND state = 'active' {keep}",
             kept,
         )
 

@@ -395,7 +395,7 @@ async def _send_part(
             return await _give_up(executor, chat_id, part, f"{type(exc).__name__}: {exc}")
         await executor.call(journal.mark_part_sent, part.run_id, part.seq, message.message_id, time.time())
         real_id = message.chat_id
-        if chat["address"] and real_id != chat_id:
+        if chat["address"] and isinstance(real_id, int) and real_id != chat_id:
             # An "@name" channel from the config: now we know its numeric id.
             await executor.call(chat_store.migrate_chat, chat_id, real_id)
             chat_id = real_id
