@@ -129,8 +129,6 @@ def test_channel_schedules_follow_the_config(tmp_path: Path) -> None:
         executor.close()
 
 
-@pytest.mark.xfail(strict=True, reason="store.chats.sync_config_channels: `NOT IN (NULL)` when no channel "
-                                       "is left, so the last removed channel stays active (T-delivery)")
 def test_removing_the_last_channel_pauses_it(tmp_path: Path) -> None:
     executor = DbExecutor(tmp_path / "c.db")
     try:
