@@ -1,31 +1,42 @@
 """Story clustering decisions (pure): does a new article belong to an existing story?
 
-A new, non-duplicate article is compared with a bounded set of recent candidate articles (found
-through the token postings index) and the best-scoring cluster wins if its score clears
-``JOIN_THRESHOLD``. The score combines, per candidate article (single link, then the best
-member of each cluster):
+A new, non-duplicate article is scored against a bounded set of recent candidate clusters
+(found through the token postings index, within a time window). Two views of a cluster are
+combined, and the better one decides:
 
-* IDF-weighted cosine of the titles (document frequencies stored in SQLite);
-* IDF-weighted cosine of title + summary when both have a summary;
-* shared rare tokens (names, places, companies: the story's anchor), and rare names that only
-  one side has in its title (the other city of a templated "strike on X" headline);
-* numbers in both titles, shared tags, time apart.
+* the centroid: IDF-weighted cosine between the article's stemmed title terms and the summed
+  term counts of every article in the cluster, plus a bonus per "keyword" the article shares
+  with the cluster (a term that, in the recent window, belongs mostly to this one cluster and
+  appears in a good share of its articles: "Sbarro", "Gox", "Kursk" during that story);
+* the best pair with a cluster member: title cosine, title + summary cosine when both have a
+  summary, shared rare terms, shared tags, time apart.
 
-The weights were set by measurement on the labelled corpus and the UCI sample (see
-docs/BENCHMARKS.md, "## Dedup"); ``bench/dedup_quality.py`` reproduces them.
+A naming conflict vetoes a pair: each title names something rare the other never mentions
+(the two cities of "Russian strike on Kharkiv kills 5" / "... on Odesa kills 5"). A cluster is
+vetoed when every member we compared conflicts. Google News related coverage lowers the bar.
+
+Thresholds and weights were set by measurement (bench/dedup_quality.py, docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import capitalised, lowercase_words
+from bot.dedup.text import capitalised, lowercase_words, stem
 
-JOIN_THRESHOLD = 0.5
-RELATED_THRESHOLD = 0.15
+PAIR_THRESHOLD = 0.5
+CENTROID_THRESHOLD = 0.2
+KEYWORD_BONUS = 0.2
+KEYWORD_SHARE = 0.6       # of the term's recent postings that are in this cluster
+KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
+KEYWORD_MIN_SIZE = 3
+RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 HOURS = 3600.0
+
+Profile = tuple[int, float, dict[str, int]]   # size, squared centroid norm, term counts
 
 
 @dataclass(frozen=True)
@@ -41,15 +52,18 @@ class PairFeatures:
 def _distinct_names(a: Doc, b: Doc, idf: Idf) -> frozenset[str]:
     """Rare names in ``a``'s title that ``b`` never mentions (title or summary)."""
     names = (capitalised(a.title) | (a.title_terms - lowercase_words(a.title))) & a.title_terms
-    return frozenset(t for t in names if idf.rare(t) and t not in b.text_terms and not t[:1].isdigit())
+    return frozenset(
+        t for t in names
+        if not t[:1].isdigit() and idf.distinctive(stem(t)) and stem(t) not in b.text_stems
+    )
 
 
 def features(a: Doc, b: Doc, idf: Idf) -> PairFeatures:
-    title_cos = weighted_cosine(a.title_terms, b.title_terms, idf)
+    title_cos = weighted_cosine(a.title_stems, b.title_stems, idf)
     text_cos = None
     if a.summary_words >= 12 and b.summary_words >= 12:
-        text_cos = weighted_cosine(a.text_terms, b.text_terms, idf)
-    shared = a.title_terms & b.title_terms
+        text_cos = weighted_cosine(a.text_stems, b.text_stems, idf)
+    shared = a.title_stems & b.title_stems
     shared_rare = sum(idf(t) for t in shared if idf.rare(t))
     conflict = bool(_distinct_names(a, b, idf)) and bool(_distinct_names(b, a, idf))
     tags = 0.0
@@ -76,29 +90,65 @@ def pair_score(f: PairFeatures) -> float:
     return score
 
 
-def best_cluster(
-    doc: Doc, candidates: list[Doc], idf: Idf, related_votes: dict[int, int]
-) -> tuple[int | None, float]:
-    """The cluster ``doc`` should join (or None) and its score.
+def centroid_score(
+    doc: Doc, idf: Idf, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int
+) -> float:
+    """Cosine with the cluster centroid plus the keyword bonus."""
+    size, norm2, counts = profile
+    terms = doc.title_stems
+    if not terms or norm2 <= 0:
+        return 0.0
+    norm_a = math.sqrt(sum(idf(t) ** 2 for t in terms))
+    dot = sum(idf(t) ** 2 * counts.get(t, 0) for t in terms)
+    score = dot / (norm_a * math.sqrt(norm2))
+    keywords = 0
+    if size >= KEYWORD_MIN_SIZE:
+        for t in terms:
+            if t[:1].isdigit() or len(t) < 3:
+                continue
+            recent = term_clusters.get(t)
+            if not recent:
+                continue
+            share = recent[cluster_id] / sum(recent.values())
+            if share >= KEYWORD_SHARE and counts.get(t, 0) / size >= KEYWORD_COVERAGE:
+                keywords += 1
+    return score + KEYWORD_BONUS * min(keywords, 2)
 
-    ``related_votes`` counts, per cluster, Google News related-coverage links tying ``doc`` to
-    it: Google's own grouping lowers the bar, but never past a naming conflict.
+
+def best_cluster(
+    doc: Doc,
+    idf: Idf,
+    members: list[Doc],
+    profiles: dict[int, Profile],
+    term_clusters: dict[str, Counter[int]],
+    related_votes: dict[int, int],
+) -> tuple[int | None, float]:
+    """The cluster ``doc`` should join (or None) and its normalised score (>= 1 joins).
+
+    ``members``: candidate articles already in clusters; ``profiles``: candidate clusters'
+    centroids; ``term_clusters``: for each of the article's terms, how its recent postings
+    spread over clusters; ``related_votes``: Google News related-coverage links per cluster.
     """
-    scores: dict[int, float] = {}
-    for cand in candidates:
-        if cand.cluster_id is None or cand.id == doc.id:
-            continue
-        s = pair_score(features(doc, cand, idf))
-        if s > scores.get(cand.cluster_id, -1.0):
-            scores[cand.cluster_id] = s
+    by_cluster: dict[int, list[Doc]] = defaultdict(list)
+    for m in members:
+        if m.cluster_id is not None and m.id != doc.id:
+            by_cluster[m.cluster_id].append(m)
     best: tuple[int | None, float] = (None, 0.0)
-    for cluster_id, s in scores.items():
-        need = RELATED_THRESHOLD if related_votes.get(cluster_id) else JOIN_THRESHOLD
-        if s >= need and s > best[1]:
-            best = (cluster_id, s)
-    if best[0] is None and related_votes:
-        # Google grouped them but we share no words with any member we looked at.
-        cluster_id = max(related_votes, key=lambda c: related_votes[c])
-        if cluster_id not in scores:
-            return cluster_id, 0.0
+    for cluster_id in set(profiles) | set(by_cluster) | set(related_votes):
+        pair_best, conflicts, compared = 0.0, 0, 0
+        for m in by_cluster.get(cluster_id, []):
+            f = features(doc, m, idf)
+            compared += 1
+            conflicts += f.conflict
+            pair_best = max(pair_best, pair_score(f))
+        if compared and conflicts == compared:
+            continue
+        cent = 0.0
+        if cluster_id in profiles:
+            cent = centroid_score(doc, idf, profiles[cluster_id], term_clusters, cluster_id)
+        score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
+        if related_votes.get(cluster_id):
+            score = max(score / RELATED_FACTOR, 1.0)
+        if score >= 1.0 and score > best[1]:
+            best = (cluster_id, score)
     return best

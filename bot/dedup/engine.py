@@ -16,15 +16,16 @@ a time window and a LIMIT, so the cost per article does not grow with the store.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 
 from sqlite_utils import Database
 
 from bot.dedup import minhash
 from bot.dedup.clusters import best_cluster
-from bot.dedup.keys import title_key, url_key
+from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, Idf, same_headline
+from bot.dedup.text import stem
 from bot.store import clusters as store
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ DUP_WINDOW = 3 * DAY
 CLUSTER_WINDOW = 3 * DAY
 POSTINGS_PER_TERM = 60
 MAX_CANDIDATES = 40
+MAX_CLUSTERS = 12
 MAX_SUMMARY_ENTITIES = 8
 
 
@@ -53,26 +55,29 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
 def process_one(db: Database, doc: Doc, now: float) -> int:
     """Decide one article; returns its cluster id."""
     idf = _idf(db, doc)
-    original = find_duplicate(db, doc, idf)
+    near = _Neighbourhood(db, doc, idf)
+    original = find_duplicate(db, doc, idf, near)
     if original is not None and original.cluster_id is not None:
         store.mark_article(db, doc.id, original.cluster_id, original.id)
         _join(db, original.cluster_id, doc, now)
-        _index(db, doc, idf, clustering=False)
+        _index(db, doc, idf, original.cluster_id, clustering=False)
         return original.cluster_id
-    candidates = _candidates(db, doc, idf, CLUSTER_WINDOW)
-    cluster_id, _score = best_cluster(doc, candidates, idf, _related_votes(db, doc))
+    profiles = store.cluster_profiles(db, near.top_clusters(MAX_CLUSTERS), sorted(doc.title_stems))
+    cluster_id, _score = best_cluster(
+        doc, idf, near.members, profiles, near.term_clusters, _related_votes(db, doc)
+    )
     if cluster_id is None:
         cluster_id = store.create_cluster(db, doc.id, doc.title, now)
     store.mark_article(db, doc.id, cluster_id, None)
     _join(db, cluster_id, doc, now)
-    _index(db, doc, idf, clustering=True)
+    _index(db, doc, idf, cluster_id, clustering=True)
     return cluster_id
 
 
 # -- duplicates -----------------------------------------------------------------------------------
 
 
-def find_duplicate(db: Database, doc: Doc, idf: Idf) -> Doc | None:
+def find_duplicate(db: Database, doc: Doc, idf: Idf, near: _Neighbourhood) -> Doc | None:
     """The first-seen article ``doc`` is a copy of, or None."""
     lo, hi = doc.published_at - DUP_WINDOW, doc.published_at + DUP_WINDOW
     other = store.find_by_canonical_url(db, doc.canonical_url, doc.id)
@@ -83,7 +88,9 @@ def find_duplicate(db: Database, doc: Doc, idf: Idf) -> Doc | None:
         for cand in _load(db, sorted(ids)):
             if cand.id != doc.id and not _texts_disagree(doc, cand):
                 return _root(db, cand.id)
-    for cand in _candidates(db, doc, idf, DUP_WINDOW):
+    for cand in near.members:
+        if abs(cand.published_at - doc.published_at) > DUP_WINDOW:
+            continue
         if same_headline(doc, cand, idf) and not _texts_disagree(doc, cand):
             return _root(db, cand.id)
     keys = minhash.lsh_keys(doc.summary)
@@ -172,34 +179,51 @@ def _related_keys(doc: Doc) -> list[int]:
 
 
 def _index_terms(doc: Doc, idf: Idf) -> set[str]:
-    """Terms posted for candidate search: the title's, plus the rarest names of the summary."""
-    extra = sorted(doc.entities - doc.title_terms, key=lambda t: (-idf(t), t))
-    return set(doc.title_terms) | set(extra[:MAX_SUMMARY_ENTITIES])
+    """Stems posted for candidate search: the title's, plus the rarest names of the summary."""
+    extra = {stem(e) for e in doc.entities} - doc.title_stems
+    ranked = sorted(extra, key=lambda t: (-idf(t), t))
+    return set(doc.title_stems) | set(ranked[:MAX_SUMMARY_ENTITIES])
 
 
-def _candidates(db: Database, doc: Doc, idf: Idf, window: float) -> list[Doc]:
-    """Recent articles sharing the rarest terms of ``doc``, best overlap first (bounded)."""
-    lo, hi = doc.published_at - window, doc.published_at + window
-    terms = _index_terms(doc, idf)
-    keys = {store_term_key(t): t for t in terms}
-    overlap: Counter[int] = Counter()
-    for key, aid in store.find_keys(db, "dedup_postings", list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
-        if aid != doc.id:
-            overlap[aid] += idf(keys[key]) ** 2
-    ranked = [aid for aid, _ in overlap.most_common(MAX_CANDIDATES)]
-    docs = _load(db, ranked)
-    idf.prefetch(t for d in docs for t in d.text_terms)
-    return docs
+class _Neighbourhood:
+    """Recent articles sharing terms with ``doc`` (one bounded range scan per term).
+
+    ``members``: the best-overlapping candidate articles, loaded; ``term_clusters``: for each
+    term, how its recent postings spread over clusters.
+    """
+
+    def __init__(self, db: Database, doc: Doc, idf: Idf):
+        lo, hi = doc.published_at - CLUSTER_WINDOW, doc.published_at + CLUSTER_WINDOW
+        terms = _index_terms(doc, idf)
+        keys = {term_key(t): t for t in terms}
+        overlap: Counter[int] = Counter()
+        self.cluster_overlap: Counter[int] = Counter()
+        self.term_clusters: dict[str, Counter[int]] = defaultdict(Counter)
+        for key, aid, cid in store.find_postings(db, list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
+            if aid == doc.id:
+                continue
+            weight = idf(keys[key]) ** 2
+            overlap[aid] += weight
+            if cid is not None:
+                self.term_clusters[keys[key]][cid] += 1
+                self.cluster_overlap[cid] += weight
+        self.members = _load(db, [aid for aid, _ in overlap.most_common(MAX_CANDIDATES)])
+        idf.prefetch(t for d in self.members for t in d.text_stems)
+
+    def top_clusters(self, n: int) -> list[int]:
+        return [cid for cid, _ in self.cluster_overlap.most_common(n)]
 
 
-def store_term_key(term: str) -> int:
-    from bot.dedup.keys import hash64
-
+def term_key(term: str) -> int:
     return hash64("w:" + term)
 
 
-def _index(db: Database, doc: Doc, idf: Idf, *, clustering: bool) -> None:
-    """Record ``doc`` in the dedup indexes (after its decision, so it never matches itself)."""
+def _index(db: Database, doc: Doc, idf: Idf, cluster_id: int, *, clustering: bool) -> None:
+    """Record ``doc`` in the dedup indexes (after its decision, so it never matches itself).
+
+    Duplicates go into the copy-finding indexes only: counting them in document frequencies
+    or centroids would let one article republished ten times outweigh ten outlets.
+    """
     p = doc.published_at
     if doc.title_key is not None:
         store.add_keys(db, "dedup_title_keys", [doc.title_key], p, doc.id)
@@ -212,13 +236,14 @@ def _index(db: Database, doc: Doc, idf: Idf, *, clustering: bool) -> None:
         if keys:
             store.add_keys(db, "dedup_related", keys, p, doc.id)
     if clustering:
-        store.add_keys(db, "dedup_postings", [store_term_key(t) for t in _index_terms(doc, idf)], p, doc.id)
-        store.add_document(db, doc.text_terms)
+        store.add_postings(db, [term_key(t) for t in _index_terms(doc, idf)], p, doc.id, cluster_id)
+        store.add_cluster_terms(db, cluster_id, {t: idf(t) for t in doc.title_stems})
+        store.add_document(db, doc.text_stems)
 
 
 def _idf(db: Database, doc: Doc) -> Idf:
     idf = Idf({}, store.doc_count(db), lambda terms: store.get_df(db, terms))
-    idf.prefetch(doc.text_terms | doc.entities)
+    idf.prefetch(doc.text_stems | {stem(e) for e in doc.entities})
     return idf
 
 

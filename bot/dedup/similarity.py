@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from bot.dedup.keys import clean_title, source_key, title_key
-from bot.dedup.text import STOPWORDS, capitalised, content_words, is_number, lowercase_words
+from bot.dedup.text import STOPWORDS, capitalised, content_words, is_number, lowercase_words, stem
 
 
 @dataclass
@@ -83,6 +83,15 @@ class Doc:
         return self.title_terms | frozenset(content_words(self.summary[:1200]))
 
     @cached_property
+    def title_stems(self) -> frozenset[str]:
+        """Stemmed title terms: what clustering and document frequencies work on."""
+        return frozenset(stem(t) for t in self.title_terms)
+
+    @cached_property
+    def text_stems(self) -> frozenset[str]:
+        return frozenset(stem(t) for t in self.text_terms)
+
+    @cached_property
     def entities(self) -> frozenset[str]:
         return self.title_entities | (capitalised(self.summary[:1200]) - STOPWORDS)
 
@@ -92,7 +101,7 @@ class Doc:
 
 
 class Idf:
-    """IDF from stored document frequencies: log((N + 1) / (df + 1)) + 1.
+    """IDF of stemmed terms from stored document frequencies: log((N + 1) / (df + 1)) + 1.
 
     ``lookup`` (terms -> {term: df}) fetches frequencies not yet known, in batches via
     :meth:`prefetch`; without it unknown terms count as never seen.
@@ -120,6 +129,10 @@ class Idf:
 
     def __call__(self, term: str) -> float:
         return math.log((self.docs + 1) / (self._get(term) + 1)) + 1.0
+
+    def distinctive(self, term: str) -> bool:
+        """In at most 5 % of articles: a capitalised word this rare names a place or a person."""
+        return self._get(term) <= max(3, 0.05 * self.docs)
 
     def rare(self, term: str) -> bool:
         """Rare enough to name a story (a place, a person, a company), not a topic word."""
@@ -151,6 +164,6 @@ def same_headline(a: Doc, b: Doc, idf: Idf) -> bool:
     names = capitalised(a.title) | capitalised(b.title)
     common = lowercase_words(a.title) | lowercase_words(b.title)
     for term in ta ^ tb:
-        if is_number(term) or term in names or (term not in common and idf.rare(term)):
+        if is_number(term) or term in names or (term not in common and idf.rare(stem(term))):
             return False
-    return weighted_cosine(ta, tb, idf) >= 0.8
+    return weighted_cosine(a.title_stems, b.title_stems, idf) >= 0.8

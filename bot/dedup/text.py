@@ -115,3 +115,23 @@ def capitalised(text: str) -> frozenset[str]:
 def lowercase_words(text: str) -> frozenset[str]:
     """Folded tokens written all in lower case in ``text``: ordinary words, not names."""
     return frozenset(w.casefold() for w in _raw_words(plain(text)) if w.islower())
+
+
+_SUFFIXES = ("ations", "ation", "ements", "ement", "ings", "ing", "ies", "ied", "ers", "er", "ed",
+             "es", "s", "x")
+
+
+@lru_cache(maxsize=65536)
+def stem(token: str) -> str:
+    """A light stemmer for both languages: one common suffix off, then cut to six letters.
+
+    Truncation stemming is crude but language-agnostic and measurably helps headline matching
+    ("bankruptcy"/"bankrupt", "troupes"/"troupe", "tapering"/"taper"). Numbers are kept whole.
+    """
+    if token[:1].isdigit() or len(token) <= 4:
+        return token
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            token = token[: -len(suffix)]
+            break
+    return token[:6]

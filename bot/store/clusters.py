@@ -9,6 +9,7 @@ with their article (``ON DELETE CASCADE``, with an ``article_id`` index so the c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -52,6 +53,25 @@ def m001_dedup_indexes(db: Database) -> None:
     db.execute("CREATE INDEX idx_clusters_size ON clusters(size, last_seen)")
 
 
+@migrations()
+def m002_cluster_profiles(db: Database) -> None:
+    # Which cluster each posted article belongs to (term -> recent clusters in one range scan),
+    # per-cluster stemmed term counts (the centroid) and its squared norm.
+    db.execute("ALTER TABLE dedup_postings ADD COLUMN cluster_id INTEGER")
+    db.execute("ALTER TABLE clusters ADD COLUMN term_norm2 REAL NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE clusters ADD COLUMN norm_docs INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TABLE dedup_cluster_terms (
+            cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+            term TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (cluster_id, term)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 # -- keyed index tables -------------------------------------------------------------------------
 
 
@@ -76,6 +96,94 @@ def find_keys(
     for key in dict.fromkeys(keys):
         out.extend((key, row[0]) for row in db.execute(sql, (key, lo, hi, per_key)))
     return out
+
+
+def add_postings(
+    db: Database, keys: Iterable[int], published_at: float, article_id: int, cluster_id: int
+) -> None:
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO dedup_postings (key, published_at, article_id, cluster_id) "
+        "VALUES (?, ?, ?, ?)",
+        [(k, published_at, article_id, cluster_id) for k in set(keys)],
+    )
+
+
+def find_postings(
+    db: Database, keys: Sequence[int], lo: float, hi: float, *, per_key: int
+) -> list[tuple[int, int, int]]:
+    """(key, article_id, cluster_id): the ``per_key`` most recent postings of each key in [lo, hi]."""
+    sql = (
+        "SELECT article_id, cluster_id FROM dedup_postings WHERE key = ? AND published_at BETWEEN ? AND ? "
+        "ORDER BY published_at DESC LIMIT ?"
+    )
+    out: list[tuple[int, int, int]] = []
+    for key in dict.fromkeys(keys):
+        out.extend((key, aid, cid) for aid, cid in db.execute(sql, (key, lo, hi, per_key)))
+    return out
+
+
+def cluster_profiles(
+    db: Database, cluster_ids: Sequence[int], terms: Sequence[str]
+) -> dict[int, tuple[int, float, dict[str, int]]]:
+    """cluster id -> (size, squared centroid norm, counts of the given terms in the cluster)."""
+    if not cluster_ids:
+        return {}
+    cmarks = ", ".join("?" * len(cluster_ids))
+    out: dict[int, tuple[int, float, dict[str, int]]] = {}
+    docs = doc_count(db)
+    for cid, size, norm2, norm_docs in db.execute(
+        f"SELECT id, size, term_norm2, norm_docs FROM clusters WHERE id IN ({cmarks})", list(cluster_ids)
+    ):
+        if docs > 1.25 * norm_docs + 20:
+            norm2 = refresh_norm(db, cid, docs)
+        out[cid] = (int(size), float(norm2), {})
+    if terms:
+        tmarks = ", ".join("?" * len(terms))
+        for cid, term, count in db.execute(
+            f"SELECT cluster_id, term, count FROM dedup_cluster_terms WHERE cluster_id IN ({cmarks}) "
+            f"AND term IN ({tmarks})",
+            [*cluster_ids, *terms],
+        ):
+            if cid in out:
+                out[cid][2][term] = int(count)
+    return out
+
+
+def refresh_norm(db: Database, cluster_id: int, docs: int) -> float:
+    """Recompute a centroid's squared norm with today's IDF (amortised: only once the document
+    count has grown by a quarter since the last time, so rarely once the store is large)."""
+    rows = db.execute(
+        "SELECT term, count FROM dedup_cluster_terms WHERE cluster_id = ?", (cluster_id,)
+    ).fetchall()
+    df = get_df(db, [t for t, _ in rows])
+    norm2 = sum((c * (math.log((docs + 1) / (df.get(t, 0) + 1)) + 1.0)) ** 2 for t, c in rows)
+    db.execute(
+        "UPDATE clusters SET term_norm2 = ?, norm_docs = ? WHERE id = ?", (norm2, docs, cluster_id)
+    )
+    return norm2
+
+
+def add_cluster_terms(db: Database, cluster_id: int, weights: dict[str, float]) -> None:
+    """Add one article's stemmed terms to the cluster centroid; ``weights`` = term -> IDF now.
+
+    The squared norm is kept incrementally: (c + 1)^2 - c^2 = 2c + 1 per term, weighted by the
+    term's IDF at the time (IDF drifts slowly; the norm is a ranking aid, not an exact value).
+    """
+    if not weights:
+        return
+    terms = list(weights)
+    marks = ", ".join("?" * len(terms))
+    counts = dict(db.execute(
+        f"SELECT term, count FROM dedup_cluster_terms WHERE cluster_id = ? AND term IN ({marks})",
+        [cluster_id, *terms],
+    ).fetchall())
+    delta = sum((2 * counts.get(t, 0) + 1) * w * w for t, w in weights.items())
+    db.conn.executemany(
+        "INSERT INTO dedup_cluster_terms (cluster_id, term, count) VALUES (?, ?, 1) "
+        "ON CONFLICT(cluster_id, term) DO UPDATE SET count = count + 1",
+        [(cluster_id, t) for t in terms],
+    )
+    db.execute("UPDATE clusters SET term_norm2 = term_norm2 + ? WHERE id = ?", (delta, cluster_id))
 
 
 def find_by_canonical_url(db: Database, url: str, exclude_id: int) -> int | None:
