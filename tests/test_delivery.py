@@ -444,3 +444,34 @@ async def test_configured_channel_by_name_gets_its_digest(bot, fake_bot_api, exe
     assert "Channel story" in message.plain and "Not for the channel" not in message.plain
     executor.call_sync(chat_store.sync_config_channels, (), DigestConfig(), NOW)   # removed from config
     assert executor.call_sync(chat_store.list_chats)[0]["state"] == "paused"
+
+
+async def test_prune_journal_keeps_pending_and_live_marks(bot, fake_bot_api, executor, world) -> None:  # noqa: F811
+    world.subscribe(42)
+    world.subscribe(43)
+    kept = world.story("Kept")
+    gone = world.story("Gone")
+    await deliver_digest(bot, executor, make_config(), 42, now=NOW, policy=FAST)
+    fake_bot_api.fail_next("sendMessage", 500, n=FAST.max_attempts)
+    assert (await deliver_digest(bot, executor, make_config(), 43, now=NOW, policy=FAST)).status == "failed"
+    executor.call_sync(lambda db: db.execute("DELETE FROM clusters WHERE id = ?", (gone,)))
+    assert executor.call_sync(journal.prune_journal, NOW + 1) == 1          # 42's finished run
+    assert executor.call_sync(journal.chat_runs, 42) == []
+    marks = executor.call_sync(lambda db: db.execute(
+        "SELECT chat_id, cluster_id FROM sent_clusters ORDER BY chat_id").fetchall())
+    assert marks == [(42, kept), (43, kept)]
+    assert [r["status"] for r in executor.call_sync(journal.chat_runs, 43)] == ["pending"]
+    assert await resume_pending(bot, executor, make_config(), policy=FAST) == 1
+    again = await deliver_digest(bot, executor, make_config(), 42, now=NOW + 5, policy=FAST)
+    assert again.status == "empty"                          # "Kept" is still known as sent to 42
+
+
+def test_limiter_reservations_respect_chat_and_group_limits() -> None:
+    from bot.telegram.delivery import PacedRateLimiter
+
+    limiter = PacedRateLimiter(per_chat_interval=1.0, group_per_minute=20, margin=0.0)
+    private = [limiter._reserve_chat(42, 100.0) for _ in range(3)]
+    assert private == [100.0, 101.0, 102.0]
+    group = [limiter._reserve_chat(-7, 100.0) for _ in range(25)]
+    assert group[:20] == [100.0 + i for i in range(20)]
+    assert all(later - earlier >= 60.0 for earlier, later in zip(group, group[20:], strict=False))

@@ -287,3 +287,15 @@ def subscriber_report(db: Database) -> list[dict[str, Any]]:
         """
     ))
     return rows
+
+
+def prune_journal(db: Database, older_than: float) -> int:
+    """Forget finished runs (and their parts) created before ``older_than``, and the sent marks of
+    clusters that no longer exist. Pending runs are kept whatever their age. Returns runs deleted."""
+    with db.atomic():
+        deleted = db.execute(
+            "DELETE FROM digest_runs WHERE status != 'pending' AND created_at < ?", (older_than,)
+        ).rowcount
+        db.execute("DELETE FROM digest_parts WHERE run_id NOT IN (SELECT id FROM digest_runs)")
+        db.execute("DELETE FROM sent_clusters WHERE cluster_id NOT IN (SELECT id FROM clusters)")
+    return int(deleted)
