@@ -84,10 +84,13 @@ def parse_feed(
     doc_url = _document_url(url, headers)
     site_link = _feed_link(feed, doc_url)
     is_gn = _is_google_news(url, site_link)
-    language = _language(feed.get("language")) or _language(fallback_language)
+    feed_xml_lang = _detail_language(feed)
+    language = (_language(feed.get("language")) or _language(feed_xml_lang)
+                or _language(fallback_language))
     context = _FeedContext(
         cleaner=cleaner, doc_url=doc_url, base=site_link or doc_url, is_google_news=is_gn,
-        source=_feed_source(feed, cleaner), source_url=site_link, language=language, now=now,
+        source=_feed_source(feed, cleaner), source_url=site_link, language=language,
+        feed_xml_lang=feed_xml_lang, now=now,
     )
     articles: list[Article] = []
     seen: set[str] = set()
@@ -117,10 +120,10 @@ class _FeedContext:
     """Feed-level facts every entry needs (a plain holder; built once per parse)."""
 
     __slots__ = ("cleaner", "doc_url", "base", "is_google_news", "source", "source_url",
-                 "language", "now")
+                 "language", "feed_xml_lang", "now")
 
     def __init__(self, *, cleaner: Cleaner, doc_url: str, base: str, is_google_news: bool,
-                 source: str, source_url: str, language: str, now: float) -> None:
+                 source: str, source_url: str, language: str, feed_xml_lang: str, now: float) -> None:
         self.cleaner = cleaner
         self.doc_url = doc_url
         self.base = base
@@ -128,17 +131,18 @@ class _FeedContext:
         self.source = source
         self.source_url = source_url
         self.language = language
+        self.feed_xml_lang = feed_xml_lang
         self.now = now
 
 
 def _describe(body: bytes, headers: Mapping[str, str]) -> str:
     """What the body looks like, for the "not a feed" message."""
+    head = body[:1024].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "text/html"                 # whatever the Content-Type claims
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type:
         return media_type
-    head = body[:512].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
-        return "text/html"
     if head.startswith((b"{", b"[")):
         return "JSON"
     return "a document with no feed version"
@@ -185,6 +189,25 @@ def _language(value: object) -> str:
         return ""
     primary = value.strip().lower().replace("_", "-").split("-")[0]
     return primary if _LANG_RE.fullmatch(primary) else ""
+
+
+def _detail_language(node: Mapping[str, Any]) -> str:
+    """The xml:lang (or Content-Language) feedparser attached to a node's title."""
+    detail = node.get("title_detail")
+    value = detail.get("language") if isinstance(detail, Mapping) else None
+    return value if isinstance(value, str) else ""
+
+
+def _entry_language(entry: Mapping[str, Any], ctx: _FeedContext) -> str:
+    """dc:language of the entry, else its own xml:lang (when it differs from the feed's), else the
+    feed's language."""
+    own = _language(entry.get("language"))
+    if own:
+        return own
+    xml_lang = _detail_language(entry)
+    if xml_lang and xml_lang != ctx.feed_xml_lang:
+        return _language(xml_lang) or ctx.language
+    return ctx.language
 
 
 def _ttl_seconds(value: object) -> float | None:
@@ -238,7 +261,7 @@ def _article(entry: Mapping[str, Any], ctx: _FeedContext) -> Article | None:
         fetched_at=ctx.now,
         summary=summary,
         summary_raw=summary_raw,
-        language=_language(entry.get("language")) or ctx.language,
+        language=_entry_language(entry, ctx),
         source_url=source_url,
         author=normalize_spaces(_text(entry.get("author")))[:MAX_AUTHOR_CHARS],
         is_google_news=ctx.is_google_news,
