@@ -123,7 +123,7 @@ class Harness:
         sent = await self.fake.wait_sent(before + n, chat_id=chat_id, timeout=timeout)
         return sent[before:]
 
-    async def quiet(self, chat_id: int, text: str, wait: float = 0.3, **kwargs: Any) -> list[Sent]:
+    async def quiet(self, chat_id: int, text: str, wait: float = 0.15, **kwargs: Any) -> list[Sent]:
         """Push a command that may get no answer; wait until the update is consumed, then a little."""
         before = len(self.fake.sent_to(chat_id))
         update_id = self.fake.push_command(chat_id, text, **kwargs)

@@ -34,8 +34,9 @@ are just ``fail_next("setMyCommands", 500, n=10)``.
 Records: ``.sent`` (one :class:`Sent` per message accepted: chat_id, text as sent, parse_mode,
 preview_disabled, plus message_id, reply_markup and the parsed plain text), ``.edits``,
 ``.calls`` ((method, params) for every request, failed ones included), ``.callback_answers``,
-``.commands`` ({(scope_type, language_code): [commands]}), ``.errors`` ((method, status,
-description) of every error answered), ``.too_many`` (count of 429s answered).
+``.commands`` ({(scope_type, language_code): [commands]}; scope_type "default", "chat:<id>"...),
+``.errors`` ((method, status, description) of every error answered), ``.too_many`` (count of 429s
+answered).
 """
 
 from __future__ import annotations
@@ -947,6 +948,8 @@ class FakeBotAPI:
     def _scope_key(params: dict[str, Any]) -> tuple[str, str]:
         scope = params.get("scope")
         scope_type = scope.get("type", "default") if isinstance(scope, dict) else "default"
+        if isinstance(scope, dict) and "chat_id" in scope:        # chat scopes: "chat:<id>"
+            scope_type = f"{scope_type}:{scope['chat_id']}"
         return scope_type, str(params.get("language_code") or "")
 
     async def _m_setmycommands(self, params: dict[str, Any]) -> bool:

@@ -49,8 +49,8 @@ async def test_start_welcomes_subscribes_and_resumes(tmp_path: Path, fake_bot_ap
         assert "Content de vous revoir" in back.text
         assert h.chat(42)["state"] == "active" and len(digest_jobs(h, 42)) == 2
     menus = fake_bot_api.commands
-    assert {("default", "fr"), ("default", "en"), ("default", ""), ("chat", "")} <= set(menus)
-    assert any(c["command"] == "stats" for c in menus[("chat", "")])
+    assert {("default", "fr"), ("default", "en"), ("default", ""), (f"chat:{ADMIN}", "")} <= set(menus)
+    assert any(c["command"] == "stats" for c in menus[(f"chat:{ADMIN}", "")])
     assert not any(c["command"] == "stats" for c in menus[("default", "fr")])
     assert menus[("default", "en")][0]["description"].startswith("Subscribe")
 
@@ -327,3 +327,33 @@ async def test_bot_removed_from_chat_marks_it_blocked(tmp_path: Path, fake_bot_a
         }})
         await fake_bot_api.wait_for(lambda: h.chat(42)["state"] == "blocked", what="blocked")
         assert digest_jobs(h, 42) == []
+
+
+async def test_settings_show_the_chat_state(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
+    async with running_bot(tmp_path, fake_bot_api) as h:
+        (none,) = await h.command(42, "/settings")
+        assert "/start" in none.plain
+        await h.command(42, "/start")
+        await h.command(42, "/unfollow ukraine")
+        await h.command(42, "/timezone Europe/London")
+        (shown,) = await h.command(42, "/settings")
+        assert "État : actif" in shown.plain and "Corée du Nord et Proche-Orient" in shown.plain
+        assert "08:00 et 19:00" in shown.plain and "Europe/London" in shown.plain and "jamais" in shown.plain
+        h.world.story("Gaza", tags=("middle-east",))
+        await h.command(42, "/digest")
+        (after,) = await h.command(42, "/settings", language_code="en")
+        assert "Last digest: " in after.plain and "never" not in after.plain
+        assert "Language: English" in after.plain and h.chat(42)["language"] == "en"
+
+
+async def test_quick_taps_leave_store_and_keyboard_in_step(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
+    async with running_bot(tmp_path, fake_bot_api) as h:
+        await h.command(42, "/start")
+        (menu,) = await h.command(42, "/tags")
+        ids = [fake_bot_api.push_callback(42, data, menu.message_id)
+               for data in ("tag:ukraine", "tag:middle-east", "tag:ukraine", "tag:north-korea")]
+        await fake_bot_api.wait_for(lambda: len(fake_bot_api.callback_answers) == len(ids), what="answers")
+        await fake_bot_api.wait_for(lambda: len(fake_bot_api.edits) == len(ids), what="edits")
+        assert h.db(chat_store.chat_tags, 42) == {"ukraine"}
+        keyboard = fake_bot_api.message(42, menu.message_id)["reply_markup"]["inline_keyboard"]
+        assert [b["text"] for row in keyboard for b in row] == ["Corée du Nord", "Proche-Orient", "✓ Ukraine"]

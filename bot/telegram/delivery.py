@@ -107,7 +107,8 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         self._group_period = 60.0 * (1 + margin)
         self._max_retries = max_retries
         self._clock = clock
-        self._next_global = 0.0
+        self._last_global = float("-inf")
+        self._global_gate = asyncio.Lock()
         self._next_chat: dict[int | str, float] = {}
         self._group_sends: dict[int | str, deque[float]] = {}
         self._resume = asyncio.Event()
@@ -153,11 +154,12 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         if chat is not None:
             await self._wait_until(self._reserve_chat(chat, now))
             await self._resume.wait()
-            # The global slot is taken last, right before the request, so a request delayed by
-            # its chat's spacing never lands on top of the slots given out meanwhile.
-            slot = max(self._clock(), self._next_global)
-            self._next_global = slot + self._global_interval
-            await self._wait_until(slot)
+            # The global spacing is taken last, right before the request, and counted from when
+            # the previous request actually left (not from when it was due): after a stall of
+            # the event loop, late requests go out spaced, not in a burst.
+            async with self._global_gate:
+                await self._wait_until(self._last_global + self._global_interval)
+                self._last_global = self._clock()
 
     async def process_request(
         self,

@@ -9,12 +9,14 @@ need a bot admin (``telegram.admins``); in groups only group administrators chan
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 import hashlib
 import inspect
 import logging
 import unicodedata
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +55,7 @@ from bot.telegram.state import Services, get_services
 from bot.telegram.texts import (
     admin_command_list,
     command_list,
+    duration_text,
     esc,
     join_list,
     pick_language,
@@ -161,6 +164,16 @@ def _load_chat(db: Database, chat_id: int, language: str, private: bool) -> dict
 
 
 Handler = Callable[[Ask, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+_settings_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def settings_lock(chat_id: int) -> asyncio.Lock:
+    """One settings change at a time per chat (two quick taps must not redraw out of order)."""
+    lock = _settings_locks.get(chat_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _settings_locks[chat_id] = lock
+    return lock
 
 
 def command(*, settings: bool = False, admin: bool = False) -> Callable[[Handler], Callable[..., Any]]:
@@ -194,7 +207,11 @@ def command(*, settings: bool = False, admin: bool = False) -> Callable[[Handler
             if settings and not await can_change_settings(update, context):
                 await ask.say("group_admin_only")
                 return
-            await handler(ask, context)
+            if settings:
+                async with settings_lock(chat.id):      # updates run concurrently: one change at a time
+                    await handler(ask, context)
+            else:
+                await handler(ask, context)
 
         return run
 
@@ -264,7 +281,7 @@ def tags_keyboard(tags: tuple[TagConfig, ...], followed: set[str], language: str
 
 def _labels(config: Config, ids: list[str] | set[str], language: str) -> str:
     by_id = {tag.id: tag for tag in config.tags}
-    names = [by_id[i].label(language) if i in by_id else i for i in sorted(ids)]
+    names = sorted((by_id[i].label(language) if i in by_id else i for i in ids), key=_norm)
     return join_list(names, language)
 
 
@@ -313,6 +330,7 @@ async def start(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
         "welcome" if new else "welcome_back",
         times=join_list(times, ask.language), timezone=timezone,
         tags=_tags_summary(ask.config, tags, ask.language), commands=command_list(ask.language),
+        window=duration_text(ask.config.digest.first_window, ask.language),
     )
 
 
@@ -360,20 +378,21 @@ async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if row is None:
         await query.answer(plain(language, "not_subscribed"), show_alert=True)
         return
-    tag_id = tag_from_callback(config.tags, query.data or "")
-    if tag_id is None:
-        note = plain(language, "tag_gone")
-    else:
-        now_followed = await services.executor.call(chat_store.toggle_chat_tag, chat_id, tag_id)
-        label = next(tag.label(language) for tag in config.tags if tag.id == tag_id)
-        note = plain(language, "tag_on" if now_followed else "tag_off", label=label)
-    followed = await services.executor.call(chat_store.chat_tags, chat_id)
-    await query.answer(note)
-    try:
-        await query.edit_message_reply_markup(tags_keyboard(config.tags, followed, language))
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
+    async with settings_lock(chat_id):
+        tag_id = tag_from_callback(config.tags, query.data or "")
+        if tag_id is None:
+            note = plain(language, "tag_gone")
+        else:
+            now_followed = await services.executor.call(chat_store.toggle_chat_tag, chat_id, tag_id)
+            label = next(tag.label(language) for tag in config.tags if tag.id == tag_id)
+            note = plain(language, "tag_on" if now_followed else "tag_off", label=label)
+        followed = await services.executor.call(chat_store.chat_tags, chat_id)
+        await query.answer(note)
+        try:
+            await query.edit_message_reply_markup(tags_keyboard(config.tags, followed, language))
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
 
 
 def _resolve_words(tags: tuple[TagConfig, ...], words: list[str]) -> list[str] | tuple[str, str | None]:

@@ -67,7 +67,7 @@ _FR: dict[str, str] = {
     "welcome": (
         "👋 <b>Bienvenue !</b> Vous recevrez un résumé de l'actualité internationale "
         "à {times} ({timezone}), sur {tags}.\n\n"
-        "<b>Commandes</b>\n{commands}\n\nEnvoyez /digest pour recevoir tout de suite les dernières 24 h."
+        "<b>Commandes</b>\n{commands}\n\nEnvoyez /digest pour recevoir tout de suite les dernières {window}."
     ),
     "welcome_back": (
         "👋 <b>Content de vous revoir !</b> Les résumés reprennent à {times} ({timezone}), sur {tags}.\n\n"
@@ -164,7 +164,7 @@ _FR: dict[str, str] = {
 _EN: dict[str, str] = {
     "welcome": (
         "👋 <b>Welcome!</b> You will get a digest of world news at {times} ({timezone}), "
-        "covering {tags}.\n\n<b>Commands</b>\n{commands}\n\nSend /digest to get the last 24 hours now."
+        "covering {tags}.\n\n<b>Commands</b>\n{commands}\n\nSend /digest to get the last {window} now."
     ),
     "welcome_back": (
         "👋 <b>Welcome back!</b> Digests resume at {times} ({timezone}), covering {tags}.\n\n"
@@ -278,6 +278,16 @@ def admin_command_list(language: str) -> Html:
     admin_names = {c[0] for c in COMMANDS if c[1]}
     return Html("\n".join(f"/{name} — {esc(desc)}" for name, desc in command_menu(language, admin=True)
                           if name in admin_names))
+
+
+def duration_text(seconds: float, language: str) -> str:
+    """86400 → "24 h"; 3 days → "3 jours" / "3 days"; 90 min → "90 min"."""
+    if seconds >= 2 * 86400 and seconds % 86400 == 0:
+        days = int(seconds // 86400)
+        return f"{days} jours" if language == "fr" else f"{days} days"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)} h"
+    return f"{max(1, round(seconds / 60))} min"
 
 
 def join_list(items: Iterable[str], language: str) -> str:
