@@ -48,6 +48,8 @@ def shipped() -> Tagger:
     ("Erdoğan", "erdogan"),
     ("Łódź", "lodz"),
     ("Tripoli, au Liban", "tripoli au liban"),  # punctuation + space collapse to one space
+    ("Corée du\nNord", "coree du nord"),
+    ("Corée du\n\n  Nord", "coree du nord"),
 ])
 def test_fold(text: str, folded: str) -> None:
     assert fold(clean(text)).strip() == folded
@@ -58,6 +60,11 @@ def test_original_and_folded_stay_aligned() -> None:
     assert len(original) == len(folded)
     start = folded.index("coree du nord")
     assert original[start:start + len("coree du nord")] == "Corée du Nord"
+
+
+def test_matched_text_spanning_a_line_break_is_shown_on_one_line() -> None:
+    tagger = Tagger.from_config((tag("nk", "Corée du Nord"),))
+    assert tagger.tag("La Corée du\nNord", "") == {"nk": "Corée du Nord"}
 
 
 def test_title_and_summary_do_not_form_one_phrase() -> None:

@@ -126,7 +126,7 @@ class Tagger:
                 continue
             tag_id = self.tags[index].id
             for start, stop in found:
-                out.append(Match(tag_id, start, stop, original[start:stop]))
+                out.append(Match(tag_id, start, stop, _display(original[start:stop])))
         out.sort(key=lambda m: (m.start, m.tag))
         return out
 
@@ -153,6 +153,11 @@ class Tagger:
         return spans, excludes
 
 
+def _display(text: str) -> str:
+    """Matched text as shown by explain: a newline or tab inside a phrase shown as a space."""
+    return " ".join(text.split()) if not text.isprintable() else text
+
+
 def _reads(original: str, start: int, cased: str) -> bool:
     span = original[start:start + len(cased)]
     return span == cased or strip_accents(span) == cased
@@ -164,6 +169,9 @@ def _longest_first(
     """Keep the longest spans, dropping every shorter one that overlaps a kept one."""
     if len(spans) <= 1:
         return list(spans.items())
+    items = sorted(spans.items())
+    if all(items[i][0][1] <= items[i + 1][0][0] for i in range(len(items) - 1)):
+        return items                      # the common case: nothing overlaps
     ordered = sorted(spans.items(), key=lambda item: (item[0][0] - item[0][1], item[0][0]))
     kept: list[tuple[tuple[int, int], set[int]]] = []
     for (start, stop), tags in ordered:

@@ -27,10 +27,10 @@ _EXTRA_FOLDS = {
     # Modifier letters used as apostrophes (Unicode calls them letters): separators here.
     "ʼ": " ", "ʻ": " ", "ʹ": " ", "ʾ": " ", "ʿ": " ",
 }
-# Any whitespace, and any run of two or more separators (", ", " : ", "» ("), becomes one space,
-# so that a phrase keyword still matches across punctuation ("Tripoli, au Liban") while a single
-# separator inside a word (nord-coréen, l’OTAN) is kept for display and folded to a space later.
-_SEPARATOR_RUN = re.compile(r"[\W_]{2,}|\s")
+# Any run of two or more separators (", ", " : ", "» (", "\n\n") becomes one space, so that a
+# phrase keyword still matches across punctuation ("Tripoli, au Liban"), while a single separator
+# (nord-coréen, l’OTAN, a lone newline) is kept for display and folded to a space later.
+_SEPARATOR_RUN = re.compile(r"[\W_]{2,}")
 # Invisible characters dropped before matching: soft hyphen, zero-width spaces and joiners, BOM.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 # Separator put between title and summary: folds to three spaces, so no phrase spans both.
