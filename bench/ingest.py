@@ -39,12 +39,25 @@ WORDS = (
 )
 
 
-def make_feed(feed_no: int, entries: int, rng: random.Random) -> bytes:
+SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "bra", "dor", "fen", "gul", "har")
+
+
+def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
+    """Made-up names and words: distinct stories share few rare terms, as real news does."""
+    words = {"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(size)}
+    return sorted(words)
+
+
+def sentence(rng: random.Random, rare: list[str], n: int) -> str:
+    return " ".join(rng.choice(rare) if rng.random() < 0.5 else rng.choice(WORDS) for _ in range(n))
+
+
+def make_feed(feed_no: int, entries: int, rng: random.Random, rare: list[str]) -> bytes:
     now = datetime(2026, 11, 1, tzinfo=UTC)
     items = []
     for i in range(entries):
-        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 12)))
-        body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(30, 80)))
+        title = sentence(rng, rare, rng.randint(6, 12))
+        body = sentence(rng, rare, rng.randint(30, 80))
         date = format_datetime(now - timedelta(minutes=feed_no * 7 + i * 3))
         items.append(
             f"<item><title>{title.capitalize()} ({feed_no}-{i})</title>"
@@ -66,7 +79,8 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=100)
     args = ap.parse_args()
     rng = random.Random(7)
-    bodies = [make_feed(n, args.entries, rng) for n in range(args.feeds)]
+    rare = vocabulary(rng)
+    bodies = [make_feed(n, args.entries, rng, rare) for n in range(args.feeds)]
     total = args.feeds * args.entries
     config = load_config(Path(__file__).resolve().parent.parent / "config.example.toml")
     stages = Stages.from_config(config)

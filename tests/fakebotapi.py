@@ -64,10 +64,6 @@ BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "newsbot", "username": B
 
 MAX_TEXT = 4096
 MAX_ENTITIES = 100
-SEND_METHODS = frozenset({
-    "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendAnimation",
-    "sendMediaGroup", "sendLocation", "sendPoll", "sendSticker", "copyMessage", "forwardMessage",
-})
 # Parameters PTB JSON-encodes (non-string values) and that the fake decodes.
 _JSON_KEYS = frozenset({
     "reply_markup", "link_preview_options", "commands", "scope", "entities", "reply_parameters",

@@ -24,6 +24,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
 from bot.config import Config, read_env
+from bot.errors import NewsbotError
 from bot.store.db import DbExecutor
 from bot.telegram import delivery, handlers, schedule
 from bot.telegram.logs import install_redaction, redact
@@ -169,6 +170,12 @@ def run_bot(config: Config) -> int:
         return 1
     except NetworkError as exc:
         _stderr(f"newsbot: cannot reach the Telegram Bot API at {config.telegram.api_base_url}: {exc}")
+        return 1
+    except NewsbotError:
+        raise                                     # the CLI prints these as one line
+    except Exception:
+        # Through logging, so the traceback is redacted like every other record.
+        log.critical("newsbot stopped on an unexpected error", exc_info=True)
         return 1
     finally:
         executor.close()
