@@ -30,7 +30,7 @@ _EXTRA_FOLDS = {
 # Any run of two or more separators (", ", " : ", "» (", "\n\n") becomes one space, so that a
 # phrase keyword still matches across punctuation ("Tripoli, au Liban"), while a single separator
 # (nord-coréen, l’OTAN, a lone newline) is kept for display and folded to a space later.
-_SEPARATOR_RUN = re.compile(r"[\W_]{2,}")
+_SEPARATOR_RUN = re.compile(r"[\W_\u02b9\u02bb\u02bc\u02be\u02bf]{2,}")
 # Invisible characters dropped before matching: soft hyphen, zero-width spaces and joiners, BOM.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 # Separator put between title and summary: folds to three spaces, so no phrase spans both.
