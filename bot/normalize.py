@@ -300,6 +300,34 @@ DEFAULT_BOILERPLATE: tuple[str, ...] = (
 )
 
 
+_GLOBAL_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
+
+
+def _split_flags(pattern: str) -> tuple[str, str]:
+    """("(?i)", "rest") for a pattern starting with global inline flags, else ("", pattern)."""
+    match = _GLOBAL_FLAGS.match(pattern)
+    return (match.group(0), pattern[match.end():]) if match else ("", pattern)
+
+
+def _line_regex(patterns: Iterable[str]) -> re.Pattern[str]:
+    """Whole-line matcher for ``patterns`` (case-insensitive, optional final punctuation).
+
+    Only one pattern may carry leading inline flags ("(?i)..."): they are moved to the front.
+    """
+    flags, bodies = "", []
+    for pattern in patterns:
+        own, body = _split_flags(pattern)
+        flags, bodies = flags + own, [*bodies, body]
+    return re.compile(
+        flags + r"(?:" + "|".join(f"(?:{b})" for b in bodies) + r")\s*[.!…]?", re.IGNORECASE
+    )
+
+
+def _prefix_regex(pattern: str) -> re.Pattern[str]:
+    flags, body = _split_flags(pattern)
+    return re.compile(flags + r"^(?:" + body + r")" + _TITLE_SEPARATOR, re.IGNORECASE)
+
+
 class Cleaner:
     """Title and summary cleaning with the boilerplate patterns compiled once.
 
@@ -313,17 +341,13 @@ class Cleaner:
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
         extras = tuple(p for p in extra_patterns if p)
         self.patterns: tuple[str, ...] = DEFAULT_BOILERPLATE + extras
-        self._line_re = re.compile(
-            r"(?:" + "|".join(f"(?:{p})" for p in self.patterns) + r")\s*[.!…]?",
-            re.IGNORECASE,
-        )
-        prefix_res = [_RUBRIC_RE]
-        if extras:
-            prefix_res.append(re.compile(
-                r"^(?:" + "|".join(f"(?:{p})" for p in extras) + r")" + _TITLE_SEPARATOR,
-                re.IGNORECASE,
-            ))
-        self._prefix_res = tuple(prefix_res)
+        # The defaults are one alternation; each extra pattern is compiled on its own, so a
+        # pattern that is valid alone (a leading "(?i)", a named group) cannot break the others.
+        self._line_res = (_line_regex(DEFAULT_BOILERPLATE),) + tuple(_line_regex((p,)) for p in extras)
+        self._prefix_res = (_RUBRIC_RE,) + tuple(_prefix_regex(p) for p in extras)
+
+    def _is_boilerplate_line(self, line: str) -> bool:
+        return any(regex.fullmatch(line) for regex in self._line_res)
 
     @classmethod
     def default(cls) -> Cleaner:
@@ -334,7 +358,7 @@ class Cleaner:
 
     def is_boilerplate(self, line: str) -> bool:
         """True when the whole (normalised) line is republisher boilerplate."""
-        return self._line_re.fullmatch(normalize_spaces(line)) is not None
+        return self._is_boilerplate_line(normalize_spaces(line))
 
     def title(self, raw: str) -> str:
         """Clean headline: entities, tags, odd spaces, controls, rubric prefixes; capped length."""
@@ -349,5 +373,5 @@ class Cleaner:
         if not raw_html:
             return ""
         lines = html_to_text(raw_html).split("\n")
-        kept = [line for line in lines if line and not self._line_re.fullmatch(line)]
+        kept = [line for line in lines if line and not self._is_boilerplate_line(line)]
         return _cap("\n".join(kept), MAX_SUMMARY_CHARS)

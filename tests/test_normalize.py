@@ -253,6 +253,14 @@ def test_extra_patterns_from_config_extend_the_defaults():
     assert extended.patterns[: len(DEFAULT_BOILERPLATE)] == DEFAULT_BOILERPLATE
 
 
+def test_extra_patterns_are_compiled_independently():
+    # each is valid alone; joined into one alternation, "(?i)" mid-pattern or a repeated group
+    # name would be a regex error
+    cleaner = Cleaner(["(?i)sponsoris[ée]", "(?P<x>promo)", "(?P<x>offre) spéciale"])
+    html = "<p>Texte.</p><p>Sponsorisé</p><p>promo</p><p>Offre spéciale</p>"
+    assert cleaner.summary(html) == "Texte."
+
+
 def test_invalid_extra_pattern_is_an_error():
     with pytest.raises(re.error):
         Cleaner(["(unclosed"])
