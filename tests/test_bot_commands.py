@@ -193,6 +193,8 @@ async def test_group_non_admin_cannot_change_settings(tmp_path: Path, fake_bot_a
             (no,) = await h.command(group, text, chat_type="group", user_id=12)
             assert "seuls les administrateurs" in no.plain, text
         assert h.db(chat_store.chat_times, group) == ["08:00", "19:00"] and h.chat(group)["state"] == "active"
+        asked = [p for p in fake_bot_api.calls_of("getChatMember") if p["user_id"] == 12]
+        assert len(asked) == 1                                   # admin status cached for a minute
         (owner_ok,) = await h.command(group, "/time 09:00", chat_type="group", user_id=10)
         assert "09:00" in owner_ok.plain
         (menu,) = await h.command(group, "/tags", chat_type="group", user_id=11)

@@ -98,7 +98,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
         max_retries: int = 2,
-        margin: float = 0.03,
+        margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._global_interval = (1.0 / overall_per_second) * (1 + margin) if overall_per_second else 0.0
@@ -107,7 +107,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         self._group_period = 60.0 * (1 + margin)
         self._max_retries = max_retries
         self._clock = clock
-        self._last_global = float("-inf")
+        self._last_due = float("-inf")
         self._global_gate = asyncio.Lock()
         self._next_chat: dict[int | str, float] = {}
         self._group_sends: dict[int | str, deque[float]] = {}
@@ -158,8 +158,10 @@ class PacedRateLimiter(BaseRateLimiter[int]):
             # the previous request actually left (not from when it was due): after a stall of
             # the event loop, late requests go out spaced, not in a burst.
             async with self._global_gate:
-                await self._wait_until(self._last_global + self._global_interval)
-                self._last_global = self._clock()
+                due = max(self._clock(), self._last_due + self._global_interval)
+                await self._wait_until(due)
+                late = self._clock() - due
+                self._last_due = due if late < self._global_interval / 4 else due + late
 
     async def process_request(
         self,

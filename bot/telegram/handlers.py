@@ -15,6 +15,7 @@ import functools
 import hashlib
 import inspect
 import logging
+import time
 import unicodedata
 import weakref
 from collections.abc import Awaitable, Callable
@@ -70,6 +71,7 @@ MAX_TIMES = 6                    # digest times per chat
 SEARCH_LIMIT = 10
 MESSAGE_BUDGET = 3800            # characters per answer we split ourselves (/feeds)
 TAG_PREFIX = "tag:"
+ADMIN_CACHE_SECONDS = 60.0       # a group member's admin status is re-checked after this
 GROUP_ANONYMOUS_BOT = 1087968824  # sender of anonymous group admins' messages
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
@@ -145,8 +147,18 @@ async def can_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
     user = update.effective_user
     if user is None or user.id == GROUP_ANONYMOUS_BOT:
         return user is not None
+    services = get_services(context.bot_data)
+    cache = services.admin_cache
+    now = time.monotonic()
+    cached = cache.get((chat.id, user.id))
+    if cached is not None and cached[1] > now:
+        return cached[0]
     member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+    is_admin = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[(chat.id, user.id)] = (is_admin, now + ADMIN_CACHE_SECONDS)
+    return is_admin
 
 
 def _user_language(update: Update) -> str | None:

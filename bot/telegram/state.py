@@ -27,6 +27,8 @@ class Services:
     feed_scheduler: Any = None
     # Bounds how many scheduled digests plan and send at once (they all fire on the minute).
     digest_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
+    # (chat, user) → (is a group administrator, valid until): saves a getChatMember per command.
+    admin_cache: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
 
 
 def get_services(bot_data: dict[str, Any]) -> Services:
