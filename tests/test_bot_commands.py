@@ -359,3 +359,16 @@ async def test_quick_taps_leave_store_and_keyboard_in_step(tmp_path: Path, fake_
         assert h.db(chat_store.chat_tags, 42) == {"ukraine"}
         keyboard = fake_bot_api.message(42, menu.message_id)["reply_markup"]["inline_keyboard"]
         assert [b["text"] for row in keyboard for b in row] == ["Corée du Nord", "Proche-Orient", "✓ Ukraine"]
+
+
+async def test_a_chat_that_blocked_the_bot_is_marked_when_answering(tmp_path: Path,
+                                                                   fake_bot_api: FakeBotAPI) -> None:
+    async with running_bot(tmp_path, fake_bot_api) as h:
+        await h.command(42, "/start")
+        fake_bot_api.block(42)
+        await h.quiet(42, "/help")
+        await fake_bot_api.wait_for(lambda: h.chat(42)["state"] == "blocked", what="blocked")
+        assert digest_jobs(h, 42) == []
+        fake_bot_api.unblock(42)
+        (back,) = await h.command(42, "/start")                 # unblocked and came back
+        assert "Content de vous revoir" in back.text and h.chat(42)["state"] == "active"

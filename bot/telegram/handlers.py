@@ -35,7 +35,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -776,9 +776,19 @@ async def my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error; tell the user something went wrong when there is a chat to tell."""
-    log.error("error while handling an update: %s", context.error, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
+        log.error("error outside any chat: %s", context.error, exc_info=context.error)
         return
+    if isinstance(context.error, Forbidden):
+        # The chat blocked or removed the bot while we were answering: stop sending there.
+        chat_id = update.effective_chat.id
+        log.info("chat %s refuses messages (%s): marked blocked", chat_id, context.error)
+        services = get_services(context.bot_data)
+        if await services.executor.call(chat_store.get_chat, chat_id) is not None:
+            await services.executor.call(chat_store.set_state, chat_id, "blocked", str(context.error))
+            await reschedule_chat(context.application, chat_id)
+        return
+    log.error("error while handling an update: %s", context.error, exc_info=context.error)
     try:
         services = get_services(context.bot_data)
         language = pick_language(_user_language(update), None, services.config.telegram.language)
