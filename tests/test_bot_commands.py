@@ -264,6 +264,11 @@ async def test_reload_goes_through_the_feed_scheduler(tmp_path: Path, fake_bot_a
                               what="new config applied")
         (welcome,) = await h.command(44, "/start")
         assert "06:15" in welcome.plain
+        broken = config_file.read_text(encoding="utf-8") + "\n[digest.oops]\n"
+        config_file.write_text(broken, encoding="utf-8")
+        (refused,) = await h.command(ADMIN, "/reload")
+        assert "config not reloaded" in refused.plain
+        assert h.app.bot_data["services"].config.digest.times == ("06:15",)     # last good config kept
 
 
 async def test_chat_not_allowed_gets_a_polite_refusal(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
