@@ -163,11 +163,14 @@ async def test_search_survives_fts_syntax(tmp_path: Path, fake_bot_api: FakeBotA
     async with running_bot(tmp_path, fake_bot_api) as h:
         for i in range(12):
             h.world.story(f"Pyongyang essai numéro {i}", age=3600 + i * 60)
-        h.world.story('Titre avec <script> & "guillemets"', summary="Pyongyang")
+        h.world.story('Titre avec <script> & "guillemets"', summary="Pyongyang",
+                      link='https://news.example/a?x=1&y="2"&z=<3>' + "/p" * 150)
         (found,) = await h.command(42, "/search pyongyang")
         lines = found.plain.splitlines()
         assert len(lines) == 11                                 # header + ten stories
         assert "<script>" in found.plain and "&lt;script&gt;" in found.text
+        link = next(e for e in found.entities if e["type"] == "text_link")
+        assert link["url"].startswith('https://news.example/a?x=1&y="2"&z=<3>/p/p')      # intact
         assert "essai numéro 11" not in found.plain             # the oldest ones are cut
         for query in ['"pyongyang', "pyong*", "NEAR(pyongyang", "AND OR NOT", "title:x", "-", "^'\"",
                       "(((", '"', "pyongyang)", "*"]:

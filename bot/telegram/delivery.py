@@ -87,8 +87,11 @@ class PacedRateLimiter(BaseRateLimiter[int]):
     PTB's AIORateLimiter uses leaky buckets (aiolimiter), which let a burst of a full bucket
     through and then keep draining: in any one-second window up to twice the rate can pass, and
     a server counting strictly answers 429. This limiter spaces messages instead: global sends
-    at least ``1 / overall_per_second`` apart (with a small margin), each chat's at least
-    ``per_chat_interval`` apart, each group at most ``group_per_minute`` in any 60 s. A 429 still
+    at least ``1 / overall_per_second`` apart, each chat's at least ``per_chat_interval`` apart,
+    each group at most ``group_per_minute`` in any 60 s, all with ``margin`` (5 %) to spare. The
+    global spacing follows a steady clock (wake-up overshoot does not add up) but restarts from
+    the actual send time after a late wake-up, so an event-loop stall never releases a burst;
+    the margin absorbs ~50 ms of jitter between here and the server at full rate. A 429 still
     pauses every request for ``retry_after`` and is retried up to ``max_retries`` times.
     """
 

@@ -590,7 +590,7 @@ async def timezone_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None
 def search_line(row: dict[str, Any], *, tz: str, now: float, language: str) -> str:
     title = esc(truncate(" ".join(str(row.get("title") or "—").split()), 150))
     url = safe_url(str(row.get("link") or ""))
-    head = f'<a href="{esc(url)}">{title}</a>' if url else title
+    head = f'<a href="{esc(url, attribute=True)}">{title}</a>' if url else title
     source = esc(truncate(str(row.get("source") or ""), 40))
     count = int(row.get("source_count") or 1)
     sources = f"{source} +{count - 1}" if count > 1 and source else source

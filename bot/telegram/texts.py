@@ -25,8 +25,9 @@ class Html:
         return self.markup
 
 
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+def esc(value: object, *, attribute: bool = False) -> str:
+    """Escape for Telegram HTML text (``<``, ``>``, ``&``), and quotes too inside an attribute."""
+    return html.escape(str(value), quote=attribute)
 
 
 def pick_language(user_code: str | None, stored: str | None, default: str) -> str:
