@@ -13,7 +13,9 @@ combined, and the better one decides:
 
 A naming conflict vetoes a pair: each title names something rare the other never mentions
 (the two cities of "Russian strike on Kharkiv kills 5" / "... on Odesa kills 5"). A cluster is
-vetoed when every member we compared conflicts. Google News related coverage lowers the bar.
+vetoed when every member we compared conflicts. Google News related coverage (Google's own
+grouping of the story) lowers the bar and overrides the veto, which cannot see that "Séoul" and
+"Kursk" headlines in two languages tell one story.
 
 Thresholds and weights were set by measurement (bench/dedup_quality.py, docs/BENCHMARKS.md).
 """
@@ -141,13 +143,14 @@ def best_cluster(
             compared += 1
             conflicts += f.conflict
             pair_best = max(pair_best, pair_score(f))
-        if compared and conflicts == compared:
+        related = related_votes.get(cluster_id, 0)
+        if compared and conflicts == compared and not related:
             continue
         cent = 0.0
         if cluster_id in profiles:
             cent = centroid_score(doc, idf, profiles[cluster_id], term_clusters, cluster_id)
         score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
-        if related_votes.get(cluster_id):
+        if related:
             score = max(score / RELATED_FACTOR, 1.0)
         if score >= 1.0 and score > best[1]:
             best = (cluster_id, score)

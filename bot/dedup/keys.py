@@ -32,8 +32,11 @@ _DOMAIN_TAIL = re.compile(r"\.(?:fr|com|org|net|co\.uk|info|eu|be|ch|ca|de|news|
 
 
 def source_key(source: str) -> str:
-    """A publisher name reduced for comparison: "Le Monde.fr" / "lemonde.fr" / "Le Monde"."""
+    """A publisher name reduced for comparison: "Le Monde.fr - International" / "lemonde.fr" /
+    "Le Monde" all give "lemonde"."""
     s = fold(source).strip()
+    # A feed title often names its section: "Le Monde.fr - International", "BBC News | World".
+    s = re.split(r"\s+[-|:\u2013\u2014]\s+", s, maxsplit=1)[0]
     s = re.sub(r"^https?://", "", s)
     s = re.sub(r"^www\.", "", s).rstrip("/")
     s = _DOMAIN_TAIL.sub("", s)
