@@ -215,6 +215,13 @@ def test_feed_tags_are_added_without_hiding_keyword_matches() -> None:
     ("Washington Post cuts jobs", "", set(), {"usa"}),
     ("La trêve hivernale prend fin", "", set(), {"ceasefire"}),
     ("Recette : une poutine maison", "", set(), {"russia"}),
+    ("Vaccine maker under scrutiny", "", set(), {"elections"}),                 # scrutin ≠ scrutiny
+    ("Fertiliser runoff pollutes the bay", "", set(), {"elections"}),
+    ("Des habitants terrorisés par un chien", "", set(), {"terrorism"}),
+    ("Après l’incendie, un nouveau départ : a new start", "Une bombe a explosé", set(), {"nuclear"}),
+    ("Medvedev beats Sinner in Shanghai", "Daniil Medvedev", set(), {"russia"}),
+    ("Lancet study on sleep", "", set(), {"drones"}),
+    ("AES encryption flaw", "", set(), {"african-union"}),
 ])
 def test_traps(shipped: Tagger, title: str, summary: str, present: set[str], absent: set[str]) -> None:
     tags = set(shipped.tag(title, summary))
