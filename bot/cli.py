@@ -200,6 +200,20 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clusters(args: argparse.Namespace) -> int:
+    """Story clusters that appeared or grew in the window, largest first."""
+    from bot.dedup.report import format_clusters
+    from bot.store import open_database
+    from bot.store.clusters import list_clusters
+
+    if args.min_sources < 1:
+        raise NewsbotError("--min-sources must be at least 1")
+    config = _load(args)
+    db = open_database(config.storage.path)
+    print(format_clusters(list_clusters(db, _since(args.since) or 0.0, args.min_sources, args.limit)))
+    return 0
+
+
 def cmd_subscribers(args: argparse.Namespace) -> int:
     """Chats with their state, tags, times and delivery journal."""
     from bot.store import open_database
@@ -251,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
+    p = add("clusters", cmd_clusters, "story clusters, largest first: title, sources, first seen")
+    p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
+    p.add_argument("--min-sources", type=int, default=1, metavar="N", help="at least N distinct sources")
+    p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N clusters (default 30)")
     return parser
 
 

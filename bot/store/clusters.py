@@ -318,25 +318,24 @@ def is_known_publisher(db: Database, source_key: str) -> bool:
 
 
 def list_clusters(
-    db: Database, since: float, min_sources: int = 1, limit: int = 50
+    db: Database, since: float, min_sources: int = 1, limit: int = 30
 ) -> list[dict[str, Any]]:
-    """Clusters updated since ``since`` with at least ``min_sources`` sources, largest first."""
+    """Clusters that appeared or grew since ``since`` with at least ``min_sources`` sources,
+    largest first, each with the names of its sources (in order of arrival)."""
+    cols = ("id", "title", "size", "source_count", "first_seen", "last_seen", "representative_id")
     rows = db.execute(
-        """
-        SELECT c.id, c.title, c.size, c.source_count, c.first_seen, c.last_seen, c.representative_id,
-               (SELECT group_concat(source, ', ') FROM (
-                    SELECT DISTINCT a.source FROM articles a WHERE a.cluster_id = c.id ORDER BY a.id
-               )) AS sources
-        FROM clusters c
-        WHERE c.updated_at >= ? AND c.source_count >= ?
-        ORDER BY c.size DESC, c.source_count DESC, c.first_seen
-        LIMIT ?
-        """,
+        f"SELECT {', '.join(cols)} FROM clusters WHERE updated_at >= ? AND source_count >= ? "
+        "ORDER BY size DESC, source_count DESC, first_seen LIMIT ?",
         (since, min_sources, limit),
     ).fetchall()
-    cols = ("id", "title", "size", "source_count", "first_seen", "last_seen", "representative_id",
-            "sources")
-    return [dict(zip(cols, row, strict=True)) for row in rows]
+    out = []
+    for row in rows:
+        rec = dict(zip(cols, row, strict=True))
+        rec["sources"] = [s for (s,) in db.execute(
+            "SELECT source FROM articles WHERE cluster_id = ? GROUP BY source ORDER BY MIN(id)", (rec["id"],)
+        )]
+        out.append(rec)
+    return out
 
 
 def cluster_members(db: Database, cluster_id: int) -> list[dict[str, Any]]:
