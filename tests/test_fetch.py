@@ -299,7 +299,8 @@ async def test_global_concurrency_spans_hosts(feed_server: FeedServer):
 async def test_one_hanging_feed_does_not_block_others(feed_server: FeedServer):
     feed_server.hang("/hang")
     feed_server.route("/ok", RSS)
-    polling = PollingConfig(timeout=0.3, connect_timeout=0.3, concurrency=4, per_host_concurrency=4)
+    # a generous deadline so the quick fetch surely finishes first, even on a loaded machine
+    polling = PollingConfig(timeout=1.0, connect_timeout=1.0, concurrency=4, per_host_concurrency=4)
     async with Fetcher(polling) as fetcher:
         hanging = asyncio.ensure_future(fetcher.fetch(feed_server.url("/hang")))
         ok = await fetcher.fetch(feed_server.url("/ok"))
