@@ -137,12 +137,23 @@ def schedule_chat(job_queue: JobQueue, chat_id: int, timezone: str, times: list[
 
 
 def _apply(job_queue: JobQueue, rows: list[ScheduleRow], *, only: set[int] | None = None) -> int:
-    """Make the digest jobs of the chats in scope (all, or ``only``) match ``rows``."""
-    wanted = {job_name(chat_id, hhmm) for chat_id, _, times in rows for hhmm in times}
-    for job in _digest_aps_jobs(job_queue):
-        if (only is None or _chat_of(job.id) in only) and job.id not in wanted:
+    """Make the digest jobs of the chats in scope (all, or ``only``) match ``rows``.
+
+    Only differences are applied: a resync of thousands of unchanged chats (config reload)
+    touches no job and does not stall the event loop.
+    """
+    wanted = {job_name(chat_id, hhmm): (chat_id, hhmm, _valid_zone(tz))
+              for chat_id, tz, times in rows for hhmm in set(times)}
+    existing = {job.id: job for job in _digest_aps_jobs(job_queue)
+                if only is None or _chat_of(job.id) in only}
+    for job_id, job in existing.items():
+        if job_id not in wanted or str(getattr(job.trigger, "timezone", "")) != wanted[job_id][2]:
             job.remove()
-    return sum(len(_add_jobs(job_queue, chat_id, tz, times)) for chat_id, tz, times in rows)
+    for job_id, (chat_id, hhmm, tz) in wanted.items():
+        job = existing.get(job_id)
+        if job is None or str(getattr(job.trigger, "timezone", "")) != tz:
+            _add_jobs(job_queue, chat_id, tz, [hhmm])
+    return len(wanted)
 
 
 async def sync_schedules(application: Application) -> int:
