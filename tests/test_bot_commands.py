@@ -37,7 +37,9 @@ async def test_start_welcomes_subscribes_and_resumes(tmp_path: Path, fake_bot_ap
         assert digest_jobs(h, 42) == ["digest:42:08:00", "digest:42:19:00"]
 
         (english,) = await h.command(43, "/start", language_code="en-GB")
-        assert "Welcome!" in english.text and "8" in english.plain
+        assert "Welcome!" in english.text and h.chat(43)["language"] == "en"
+        (german,) = await h.command(44, "/start", language_code="de")     # neither fr nor en: config's
+        assert "Bienvenue" in german.text and h.chat(44)["language"] == "fr"
 
         await h.command(42, "/tags")
         (stopped,) = await h.command(42, "/stop")
