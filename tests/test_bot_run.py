@@ -48,6 +48,13 @@ def test_redaction_covers_messages_arguments_and_tracebacks() -> None:
     formatted = logging.Formatter("%(message)s").format(record)
     assert "Traceback" in formatted and "rejected by the server" in formatted
     assert_no_token(formatted)
+    clean = logging.LogRecord("x", logging.ERROR, __file__, 1, "no secret %s", ("here",), None)
+    try:
+        raise ValueError("nothing to hide")
+    except ValueError:
+        clean.exc_info = sys.exc_info()
+    RedactingFilter().filter(clean)
+    assert clean.exc_info is not None and clean.args == ("here",)     # untouched without a secret
 
 
 async def test_token_never_reaches_any_log_record(tmp_path: Path, fake_bot_api: FakeBotAPI,

@@ -61,12 +61,14 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     if clean != message:
         record.msg, record.args = clean, None
     if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
-        record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-    if record.exc_text:
+        text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        clean = redact(text)
+        if clean != text:
+            # Handlers print exc_text when it is set; the live exception, whose str() holds the
+            # token, is dropped. Records without a secret keep their exc_info untouched.
+            record.exc_text, record.exc_info = clean, None
+    elif record.exc_text:
         record.exc_text = redact(record.exc_text)
-        # The formatted text above is what handlers print; drop the live exception whose str()
-        # (and arguments) may still hold the token.
-        record.exc_info = None
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
     return record
