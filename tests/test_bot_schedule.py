@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from sqlite_utils import Database
 from bot.config.models import ChannelConfig, DigestConfig
 from bot.store import DbExecutor
 from bot.store import chats as chat_store
+from bot.store import deliveries as journal
 from bot.telegram import schedule
 from bot.telegram.app import build_application
 from bot.telegram.schedule import digest_job_ids, next_fire_times, schedule_chat
@@ -137,3 +139,24 @@ def test_removing_the_last_channel_pauses_it(tmp_path: Path) -> None:
         assert executor.call_sync(schedule.load_schedules) == []
     finally:
         executor.close()
+
+
+async def test_interrupted_digest_is_finished_at_start_up(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
+    config = make_config(tmp_path, fake_bot_api)
+    executor = DbExecutor(config.storage.path)
+
+    def crashed_mid_digest(db: Database) -> None:
+        chat_store.upsert_chat(db, 42, type="private", title="t", language="fr", times=["08:00"],
+                               timezone="Europe/Paris", now=1.0)
+        run_id = journal.journal_run(db, 42, kind="digest", reason="scheduled", now=2.0,
+                                     parts=["<b>part 1</b>", "<b>part 2</b>", "<b>part 3</b>"],
+                                     cluster_ids=[], cursor_seq=0)
+        journal.mark_part_sent(db, run_id, 0, 1, 3.0)          # the process died after part 1
+
+    executor.call_sync(crashed_mid_digest)
+    executor.close()
+    async with running_bot(tmp_path, fake_bot_api):
+        sent = await fake_bot_api.wait_sent(2, chat_id=42)
+        assert [s.plain for s in sent] == ["part 2", "part 3"]             # no repeat, in order
+        await asyncio.sleep(0.1)
+        assert len(fake_bot_api.sent_to(42)) == 2
