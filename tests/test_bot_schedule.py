@@ -160,3 +160,25 @@ async def test_interrupted_digest_is_finished_at_start_up(tmp_path: Path, fake_b
         assert [s.plain for s in sent] == ["part 2", "part 3"]             # no repeat, in order
         await asyncio.sleep(0.1)
         assert len(fake_bot_api.sent_to(42)) == 2
+
+
+async def test_priority_alert_job_alerts_followers_once(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
+    async with running_bot(tmp_path, fake_bot_api) as h:
+        await h.command(42, "/start")                                # follows every tag
+        await h.command(43, "/start")
+        await h.command(43, "/unfollow north-korea")
+        h.world.story("Pyongyang : essai nucléaire", tags=("north-korea",),
+                      sources=("Le Monde", "Reuters", "AFP"))
+        jq = h.app.job_queue
+        assert jq is not None
+        job = jq.scheduler.get_job(schedule.PRIORITY_JOB)
+        job.modify(next_run_time=datetime.now(UTC))
+        (alert,) = (await fake_bot_api.wait_sent(2, chat_id=42))[-1:]
+        assert "Pyongyang : essai nucléaire" in alert.plain
+        rerun = datetime.now(UTC)
+        job.modify(next_run_time=rerun)
+        await fake_bot_api.wait_for(lambda: (jq.scheduler.get_job(schedule.PRIORITY_JOB).next_run_time
+                                             - rerun).total_seconds() > 30, what="second run")
+        await asyncio.sleep(0.2)
+        assert len(fake_bot_api.sent_to(42)) == 2                    # once per story per chat
+        assert len(fake_bot_api.sent_to(43)) == 2                    # welcome + unfollow answer only
