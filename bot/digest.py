@@ -89,8 +89,15 @@ def story_score(story: Story, now: float) -> float:
 
 
 def rank_stories(stories: list[Story], now: float) -> list[Story]:
-    """Best first: by score (sources × recency), then most recent, then cluster id."""
-    return sorted(stories, key=lambda s: (-story_score(s, now), -s.time, s.cluster_id))
+    """Best first: by score (sources × recency), then most recent, then cluster id.
+
+    Ages count from the newest story (or ``now`` if earlier), so a batch of old stories (a
+    replay, the demo's sample feeds) still ranks by sources instead of all scoring zero.
+    """
+    if not stories:
+        return []
+    ref = min(now, max(s.time for s in stories))
+    return sorted(stories, key=lambda s: (-story_score(s, ref), -s.time, s.cluster_id))
 
 
 # -- text helpers --------------------------------------------------------------------------------

@@ -39,6 +39,14 @@ def _rows(cursor: Any) -> list[dict[str, Any]]:
 # -- selection -----------------------------------------------------------------------------------
 
 
+# When the story last moved, as readers understand it: its latest article's publication time,
+# never later than when we saw it (feeds carry future and missing dates).
+STORY_TIME = (
+    "MIN(c.last_seen, COALESCE((SELECT MAX(x.published_at) FROM articles x WHERE x.cluster_id = c.id), "
+    "c.last_seen))"
+)
+
+
 def current_seq(db: Database) -> int:
     row = db.execute("SELECT MAX(seq) FROM cluster_changes").fetchone()
     return int(row[0] or 0)
@@ -66,7 +74,8 @@ def candidate_clusters(
         )
         params.extend(sorted(tags))
     sql = f"""
-        SELECT c.id, c.title, c.representative_id, c.first_seen, c.last_seen, c.size, c.source_count
+        SELECT c.id, c.title, c.representative_id, c.first_seen, c.last_seen, c.size, c.source_count,
+               {STORY_TIME} AS story_time
         FROM clusters c JOIN cluster_changes cc ON cc.cluster_id = c.id
         WHERE {where} AND c.size > 0
           AND NOT EXISTS (SELECT 1 FROM sent_clusters s WHERE s.chat_id = ? AND s.cluster_id = c.id)
@@ -111,7 +120,7 @@ def cluster_story(db: Database, row: dict[str, Any], shown_tags: set[str] | None
         url=url,
         sources=list(dict.fromkeys(a["source"] for a in articles if a["source"])),
         tags=sorted(cluster_tags),
-        time=float(row["last_seen"]),
+        time=float(row.get("story_time") or row["last_seen"]),
         source_count=int(row["source_count"] or 0),
         size=int(row["size"] or 0),
     )
@@ -128,7 +137,7 @@ def priority_candidates(
     marks = ", ".join("?" * len(tags))
     sql = f"""
         SELECT DISTINCT ct.chat_id, c.id, c.title, c.representative_id, c.first_seen, c.last_seen,
-               c.size, c.source_count
+               c.size, c.source_count, {STORY_TIME} AS story_time
         FROM clusters c
         JOIN articles a ON a.cluster_id = c.id
         JOIN article_tags t ON t.article_id = a.id AND t.tag IN ({marks})

@@ -220,7 +220,7 @@ class Plan:
 
 
 def _light_story(row: dict[str, Any]) -> Story:
-    return Story(cluster_id=int(row["id"]), title=row["title"] or "", url="", time=float(row["last_seen"]),
+    return Story(cluster_id=int(row["id"]), title=row["title"] or "", url="", time=float(row["story_time"]),
                  source_count=int(row["source_count"] or 0), size=int(row["size"] or 0))
 
 
