@@ -13,7 +13,8 @@ combined, and the better one decides:
 
 A naming conflict vetoes a pair: each title names something rare the other never mentions
 (the two cities of "Russian strike on Kharkiv kills 5" / "... on Odesa kills 5"). A cluster is
-vetoed when every member we compared conflicts. Google News related coverage (Google's own
+vetoed when every member compared conflicts, or when the closest member conflicts while
+sharing much of the wording (a templated sibling story). Google News related coverage (Google's own
 grouping of the story) lowers the bar and overrides the veto, which cannot see that "Séoul" and
 "Kursk" headlines in two languages tell one story.
 
@@ -27,7 +28,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import capitalised, lowercase_words, stem
+from bot.dedup.text import capitalised, is_title_case, lowercase_words, stem
 
 PAIR_THRESHOLD = 0.5
 CENTROID_THRESHOLD = 0.2
@@ -36,6 +37,7 @@ KEYWORD_SHARE = 0.6       # of the term's recent postings that are in this clust
 KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
 KEYWORD_MIN_SIZE = 3
 RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
+TEMPLATE_COS = 0.4       # a conflicting closest member this similar is a templated sibling
 HOURS = 3600.0
 
 Profile = tuple[int, float, dict[str, int]]   # size, squared centroid norm, term counts
@@ -53,7 +55,10 @@ class PairFeatures:
 
 def _distinct_names(a: Doc, b: Doc, idf: Idf) -> frozenset[str]:
     """Rare names in ``a``'s title that ``b`` never mentions (title or summary)."""
-    names = (capitalised(a.title) | (a.title_terms - lowercase_words(a.title))) & a.title_terms
+    names = capitalised(a.title)
+    if not is_title_case(a.title):
+        names |= a.title_terms - lowercase_words(a.title)     # the headline's capitalised first word
+    names &= a.title_terms
     return frozenset(
         t for t in names
         if not t[:1].isdigit() and idf.distinctive(stem(t)) and stem(t) not in b.text_stems
@@ -100,6 +105,7 @@ def centroid_score(
     terms = doc.title_stems
     if not terms or norm2 <= 0:
         return 0.0
+    shared = [t for t in terms if counts.get(t)]
     norm_a = math.sqrt(sum(idf(t) ** 2 for t in terms))
     dot = sum(idf(t) ** 2 * counts.get(t, 0) for t in terms)
     score = dot / (norm_a * math.sqrt(norm2))
@@ -114,6 +120,8 @@ def centroid_score(
             share = recent[cluster_id] / sum(recent.values())
             if share >= KEYWORD_SHARE and counts.get(t, 0) / size >= KEYWORD_COVERAGE:
                 keywords += 1
+    if len(shared) < 2 and not keywords:
+        return 0.0        # one shared word ("Ukraine") is a topic, not a story
     return score + KEYWORD_BONUS * min(keywords, 2)
 
 
@@ -137,14 +145,16 @@ def best_cluster(
             by_cluster[m.cluster_id].append(m)
     best: tuple[int | None, float] = (None, 0.0)
     for cluster_id in set(profiles) | set(by_cluster) | set(related_votes):
-        pair_best, conflicts, compared = 0.0, 0, 0
+        pair_best, closest, conflicts, compared = 0.0, (-1.0, False), 0, 0
         for m in by_cluster.get(cluster_id, []):
             f = features(doc, m, idf)
-            compared += 1
-            conflicts += f.conflict
+            closest = max(closest, (f.title_cos, f.conflict))
             pair_best = max(pair_best, pair_score(f))
+            conflicts += f.conflict
+            compared += 1
         related = related_votes.get(cluster_id, 0)
-        if compared and conflicts == compared and not related:
+        templated = closest[1] and closest[0] >= TEMPLATE_COS   # same words, other names
+        if (templated or (compared and conflicts == compared)) and not related:
             continue
         cent = 0.0
         if cluster_id in profiles:

@@ -104,7 +104,7 @@ def capitalised(text: str) -> frozenset[str]:
         # A Title Case Headline capitalises every word: only keep words that are rare-looking
         # (the caller weights them by IDF anyway).
         found.add(token)
-    if raw and sum(1 for w in raw if w[:1].isupper()) >= 0.7 * len(raw) >= 3:
+    if is_title_case(text):
         # Title Case headline: capitals carry no information, fall back to nothing.
         return frozenset(t for t in found if any(w.isupper() and len(w) > 1 and w.casefold() == t
                                                  for w in raw))
@@ -118,7 +118,7 @@ def lowercase_words(text: str) -> frozenset[str]:
 
 
 _SUFFIXES = ("ations", "ation", "ements", "ement", "ings", "ing", "ies", "ied", "ers", "er", "ed",
-             "es", "s", "x")
+             "es", "s", "x", "e")
 
 
 @lru_cache(maxsize=65536)
@@ -135,3 +135,9 @@ def stem(token: str) -> str:
             token = token[: -len(suffix)]
             break
     return token[:6]
+
+
+def is_title_case(text: str) -> bool:
+    """A Title Case Headline (most words capitalised): capitals then say nothing about names."""
+    raw = [w for w in _raw_words(plain(text)) if not is_number(w)]
+    return len(raw) >= 3 and sum(1 for w in raw if w[:1].isupper()) >= 0.7 * len(raw)
