@@ -126,6 +126,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         writer.writeheader()
         for record in records:
             record["tags"] = " ".join(record["tags"])
+            record["tag_matches"] = json.dumps(record["tag_matches"], ensure_ascii=False)
             writer.writerow(record)
     return 0
 

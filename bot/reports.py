@@ -14,7 +14,7 @@ from bot.models import FeedPollOutcome
 
 EXPORT_FIELDS = (
     "id", "feed", "url", "canonical_url", "title", "source", "published", "language", "summary",
-    "cluster_id", "duplicate_of", "cluster_size", "cluster_sources", "tags",
+    "cluster_id", "duplicate_of", "cluster_size", "cluster_sources", "tags", "tag_matches",
 )
 
 
@@ -102,8 +102,9 @@ def export_records(db: Database, since: float | None) -> Iterator[dict[str, Any]
         SELECT a.id, f.name AS feed, a.link AS url, a.canonical_url, a.title, a.source,
                a.published_at, a.language, a.summary, a.cluster_id, a.duplicate_of,
                c.size AS cluster_size, c.source_count AS cluster_sources,
-               (SELECT json_group_array(tag) FROM
-                   (SELECT tag FROM article_tags t WHERE t.article_id = a.id ORDER BY tag)) AS tags
+               (SELECT json_group_object(tag, matched) FROM
+                   (SELECT tag, matched FROM article_tags t WHERE t.article_id = a.id ORDER BY tag))
+                   AS tag_matches
         FROM articles a JOIN feeds f ON f.id = a.feed_id
         LEFT JOIN clusters c ON c.id = a.cluster_id
         WHERE a.fetched_at >= ?
@@ -114,5 +115,6 @@ def export_records(db: Database, since: float | None) -> Iterator[dict[str, Any]
     for row in cursor:
         record = dict(zip(cols, row, strict=True))
         record["published"] = iso(record.pop("published_at"))
-        record["tags"] = json.loads(record["tags"] or "[]")
+        record["tag_matches"] = json.loads(record["tag_matches"] or "{}")
+        record["tags"] = sorted(record["tag_matches"])
         yield {k: record[k] for k in EXPORT_FIELDS}

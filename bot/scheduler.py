@@ -170,8 +170,8 @@ class FeedScheduler:
         await self.pipeline.sync_feeds()
         self._schedule_feeds(config)
         self.last_reload_error = ""
-        if old.tags != config.tags:
-            feed_tags = {f.name: f.tags for f in config.feeds}
+        feed_tags = {f.name: f.tags for f in config.feeds}
+        if old.tags != config.tags or feed_tags != {f.name: f.tags for f in old.feeds}:
             count = await self.executor.call(
                 retag.retag_articles, self.pipeline.stages.tagger, self.clock() - RETAG_WINDOW,
                 self.clock(), feed_tags,

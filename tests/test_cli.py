@@ -60,7 +60,7 @@ def test_poll_once_feeds_and_export(capsys, feed_server: FeedServer, tmp_path: P
     records = [json.loads(line) for line in out.splitlines()]
     assert {r["title"] for r in records} == {"Talks in Geneva", "Storm in Manila"}
     for field in ("id", "feed", "url", "canonical_url", "source", "published", "language", "summary",
-                  "cluster_id", "duplicate_of", "tags"):
+                  "cluster_id", "duplicate_of", "tags", "tag_matches"):
         assert field in records[0]
     code, out, _ = run(capsys, "--config", str(cfg), "export", "--format", "csv", "--since", "1h")
     rows = list(csv.DictReader(io.StringIO(out)))
