@@ -475,3 +475,18 @@ def test_limiter_reservations_respect_chat_and_group_limits() -> None:
     group = [limiter._reserve_chat(-7, 100.0) for _ in range(25)]
     assert group[:20] == [100.0 + i for i in range(20)]
     assert all(later - earlier >= 60.0 for earlier, later in zip(group, group[20:], strict=False))
+
+
+async def test_error_texts_never_carry_the_token(fake_bot_api, executor, world, caplog) -> None:  # noqa: F811
+    token = "987654321:AAHk3v9QxZlT2mPq8rS7uVwX1yZ0aBcDeFg"
+    world.subscribe(42)
+    world.story("Secret")
+    fake_bot_api.fail_next("sendMessage", 500, n=FAST.max_attempts,
+                           description=f"Internal error at /bot{token}/sendMessage")
+    caplog.set_level("DEBUG", logger="bot")
+    async with telegram.Bot(token, base_url=fake_bot_api.base_url) as b:
+        outcome = await deliver_digest(b, executor, make_config(), 42, now=NOW, policy=FAST)
+    assert outcome.status == "failed" and "Internal error" in str(outcome.error)
+    [run] = executor.call_sync(journal.chat_runs, 42)
+    for text in (str(outcome.error), run["error"], caplog.text):
+        assert token not in text and token.split(":")[1] not in text

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import weakref
 from collections import deque
@@ -49,6 +50,7 @@ from bot.errors import DeliveryError
 from bot.store import chats as chat_store
 from bot.store import deliveries as journal
 from bot.store.db import DbExecutor
+from bot.telegram.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +202,14 @@ class PacedRateLimiter(BaseRateLimiter[int]):
 def make_rate_limiter() -> BaseRateLimiter:
     """The limiter for the Application: 30 msg/s overall, 1/s per chat, 20/min per group."""
     return PacedRateLimiter()
+
+
+_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+def scrub(text: str) -> str:
+    """An error text fit for logs, the journal and outcomes: no bot token in it."""
+    return _TOKEN_SHAPE.sub("<redacted>", redact(text))
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -384,10 +394,11 @@ async def _send_part(
         except BadRequest as exc:
             if _is_gone(exc):
                 return await _blocked(executor, chat_id, str(exc))
+            why = scrub(str(exc))
             log.error("Telegram refused part %s of run %s for chat %s: %s",
-                      part.seq, part.run_id, chat_id, exc)
-            await executor.call(journal.mark_part_failed, part.run_id, part.seq, str(exc), time.time())
-            return _PartResult(chat_id, "rejected", DeliveryError(f"chat {chat_id}: {exc}"))
+                      part.seq, part.run_id, chat_id, why)
+            await executor.call(journal.mark_part_failed, part.run_id, part.seq, why, time.time())
+            return _PartResult(chat_id, "rejected", DeliveryError(f"chat {chat_id}: {why}"))
         except InvalidToken as exc:
             return await _give_up(executor, chat_id, part, f"the bot token was refused: {exc}")
         except (TimedOut, NetworkError) as exc:  # 5xx, timeouts, dropped connections
@@ -395,7 +406,8 @@ async def _send_part(
             if attempts >= policy.max_attempts:
                 return await _give_up(executor, chat_id, part, f"{type(exc).__name__}: {exc}")
             delay = min(policy.backoff_base * 2 ** (attempts - 1), policy.backoff_max)
-            log.warning("sending to chat %s failed (%s), retry %d in %.1f s", chat_id, exc, attempts, delay)
+            log.warning("sending to chat %s failed (%s), retry %d in %.1f s",
+                        chat_id, scrub(str(exc)), attempts, delay)
             await asyncio.sleep(delay)
             continue
         except TelegramError as exc:
@@ -410,6 +422,7 @@ async def _send_part(
 
 
 async def _blocked(executor: DbExecutor, chat_id: int, reason: str) -> _PartResult:
+    reason = scrub(reason)
     log.info("chat %s blocked or removed the bot: marked blocked (%s)", chat_id, reason)
 
     def mark(db: Database) -> None:
@@ -424,6 +437,7 @@ async def _blocked(executor: DbExecutor, chat_id: int, reason: str) -> _PartResu
 async def _give_up(
     executor: DbExecutor, chat_id: int, part: journal.PendingPart, reason: str
 ) -> _PartResult:
+    reason = scrub(reason)
     log.warning("leaving the rest of run %s for chat %s pending: %s", part.run_id, chat_id, reason)
     await executor.call(journal.note_run_error, part.run_id, reason)
     return _PartResult(chat_id, "failed", DeliveryError(f"chat {chat_id}: {reason}"))
