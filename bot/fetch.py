@@ -266,6 +266,11 @@ class _Decoder:
                 self._add(self.zlib.flush())
             except zlib.error as exc:
                 raise FetchError(f"cannot decode {self.mode} body: {exc}", self.url) from exc
+            # zlib's flush() does not complain about a stream cut short: without this check the
+            # part before the cut would be parsed (a bozo feed still yields entries) and stored.
+            if not self.zlib.eof:
+                raise FetchError(f"cannot decode {self.mode} body: truncated (the stream ends early)",
+                                 self.url)
         return b"".join(self.parts)
 
 
