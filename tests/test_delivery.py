@@ -490,3 +490,17 @@ async def test_error_texts_never_carry_the_token(fake_bot_api, executor, world, 
     [run] = executor.call_sync(journal.chat_runs, 42)
     for text in (str(outcome.error), run["error"], caplog.text):
         assert token not in text and token.split(":")[1] not in text
+
+
+async def test_limiter_paces_messages_only(fake_bot_api) -> None:  # noqa: F811
+    fake_bot_api.add_chat(-300, "supergroup")
+    fake_bot_api.set_admins(-300, [7])
+    async with ExtBot(TOKEN, base_url=fake_bot_api.base_url, rate_limiter=make_rate_limiter()) as paced:
+        start = time.monotonic()
+        await paced.send_message(-300, "one")
+        for _ in range(3):                                   # an admin check before each answer
+            await paced.get_chat_member(-300, 7)
+        await paced.edit_message_text("one, edited", chat_id=-300, message_id=1)
+        assert time.monotonic() - start < 0.5
+        await paced.send_message(-300, "two")                # the second message waits its turn
+        assert time.monotonic() - start >= 1.0

@@ -86,6 +86,9 @@ class DigestOutcome:
 class PacedRateLimiter(BaseRateLimiter[int]):
     """Telegram's limits, enforced before sending rather than discovered through 429s.
 
+    Only messages are paced: sends (one per second per chat, 20 per minute per group, 30 per
+    second overall) and edits (overall only); reads such as getChatMember go straight through.
+
     PTB's AIORateLimiter uses leaky buckets (aiolimiter), which let a burst of a full bucket
     through and then keep draining: in any one-second window up to twice the rate can pass, and
     a server counting strictly answers 429. This limiter spaces messages instead: global sends
@@ -152,13 +155,17 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def _pace(self, chat: int | str | None) -> None:
+    async def _pace(self, chat: int | str | None, endpoint: str) -> None:
         await self._resume.wait()
+        kind = message_kind(endpoint)
+        if chat is None or kind is None:
+            return                      # getChatMember, answerCallbackQuery...: not flood-limited
         now = self._clock()
         self._prune(now)
-        if chat is not None:
+        if kind == "send":              # edits are not held to one per second per chat
             await self._wait_until(self._reserve_chat(chat, now))
             await self._resume.wait()
+        if self._global_interval:
             # The global spacing is taken last, right before the request, and counted from when
             # the previous request actually left (not from when it was due): after a stall of
             # the event loop, late requests go out spaced, not in a burst.
@@ -183,7 +190,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                 chat = int(chat)
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
         for attempt in range(retries + 1):
-            await self._pace(chat)
+            await self._pace(chat, endpoint)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -197,6 +204,16 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                 finally:
                     self._resume.set()
         raise AssertionError("unreachable")
+
+
+def message_kind(endpoint: str) -> str | None:
+    """'send' for methods that post a message, 'edit' for edits, None for the rest."""
+    name = endpoint.lower()
+    if name.startswith("editmessage"):
+        return "edit"
+    if (name.startswith("send") and name != "sendchataction") or name in ("copymessage", "forwardmessage"):
+        return "send"
+    return None
 
 
 def make_rate_limiter() -> BaseRateLimiter:
