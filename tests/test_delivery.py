@@ -504,3 +504,20 @@ async def test_limiter_paces_messages_only(fake_bot_api) -> None:  # noqa: F811
         assert time.monotonic() - start < 0.5
         await paced.send_message(-300, "two")                # the second message waits its turn
         assert time.monotonic() - start >= 1.0
+
+
+async def test_server_fails_hard_after_part_one_then_resume_sends_the_rest(bot, fake_bot_api, executor, world) -> None:  # noqa: F811, E501
+    world.subscribe(42)
+    long_stories(world, 20)
+    config = make_config(max_stories=20)
+    fake_bot_api.delay("sendMessage", 0.2)
+    task = asyncio.create_task(deliver_digest(bot, executor, config, 42, now=NOW, policy=FAST))
+    [run] = await _wait(lambda: executor.call_sync(journal.chat_runs, 42))
+    await _wait(lambda: executor.call_sync(journal.run_parts, run["id"])[0]["status"] == "sent")
+    fake_bot_api.fail_next("sendMessage", 500, n=FAST.max_attempts)   # part 2 and its retries
+    outcome = await task
+    assert (outcome.status, outcome.parts_sent) == ("failed", 1)
+    fake_bot_api.delay("sendMessage", 0)
+    assert await resume_pending(bot, executor, config, policy=FAST) >= 2
+    parts = executor.call_sync(journal.run_parts, run["id"])
+    assert [s.text for s in fake_bot_api.sent_to(42)] == [p["text"] for p in parts]
