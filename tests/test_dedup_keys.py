@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dedup.keys import clean_title, source_key, title_key, title_key_text
+from bot.dedup.keys import clean_title, source_key, title_key
 from bot.dedup.similarity import Doc, Idf, same_headline
 from bot.dedup.text import capitalised, fold, stem, words
 

@@ -63,7 +63,8 @@ def cluster(db: Database, cluster_id: int) -> dict:
 
 def test_same_canonical_url_from_two_feeds(db: Database) -> None:
     url = "https://www.lemonde.fr/international/article/2024/10/23/koursk_1.html"
-    a = add(db, "Guerre en Ukraine : les soldats nord-coréens attendus à Koursk", url=url, feed="Le Monde une")
+    a = add(db, "Guerre en Ukraine : les soldats nord-coréens attendus à Koursk", url=url,
+            feed="Le Monde une")
     b = add(db, "EN DIRECT - Guerre en Ukraine : les soldats nord-coréens attendus à Koursk", url=url,
             feed="Le Monde international", at=T + 600)
     assert state(db, b) == (a, state(db, a)[1])
@@ -190,7 +191,8 @@ def test_google_news_related_coverage_groups_across_languages(db: Database) -> N
     en = add(db, "North Korean troops to reach Kursk front on Wednesday, Ukraine intelligence says",
              source="Reuters", gn=True, at=T + 600, url="https://news.google.com/rss/articles/CBMiR",
              related=[RelatedLink("Troupes nord-coréennes en Russie : Séoul envisage d’envoyer des soldats "
-                                  "en Ukraine", "https://news.google.com/rss/articles/CBMiE", "Euractiv France")])
+                                  "en Ukraine", "https://news.google.com/rss/articles/CBMiE",
+                                  "Euractiv France")])
     assert state(db, en) == (None, state(db, fr)[1])
 
 
@@ -244,13 +246,13 @@ def test_unknown_ids_and_broken_related_json_are_harmless(db: Database) -> None:
 
 
 def test_pruning_removes_index_rows_with_their_articles(db: Database) -> None:
-    add(db, "Old story about the budget vote in parliament", summary=" ".join(["budget"] * 5 + FIRST_PARAGRAPH.split()),
-        at=T - 90 * 86400)
+    add(db, "Old story about the budget vote in parliament", summary=FIRST_PARAGRAPH, at=T - 90 * 86400)
     add(db, "New story about the budget vote in parliament", at=T)
     prune_articles(db, older_than=T - 30 * 86400)
     for table in ("dedup_title_keys", "dedup_postings", "dedup_lsh", "dedup_related"):
         orphans = db.execute(
-            f"SELECT COUNT(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = t.article_id)"
+            f"SELECT COUNT(*) FROM {table} t "
+            "WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = t.article_id)"
         ).fetchone()[0]
         assert orphans == 0, table
     assert db.execute("SELECT COUNT(*) FROM clusters").fetchone()[0] == 1
@@ -260,7 +262,8 @@ def test_pruning_removes_index_rows_with_their_articles(db: Database) -> None:
 
 
 def test_no_full_table_scan_on_the_hot_path(db: Database) -> None:
-    add(db, "Sbarro files for bankruptcy protection", source="Reuters", summary=STANDFIRST + " " + FIRST_PARAGRAPH)
+    add(db, "Sbarro files for bankruptcy protection", source="Reuters",
+        summary=STANDFIRST + " " + FIRST_PARAGRAPH)
     statements: list[str] = []
     db.conn.set_trace_callback(statements.append)
     add(db, "Sbarro files for bankruptcy protection again", source="CNN", at=T + 60,

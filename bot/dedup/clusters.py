@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import capitalised, is_title_case, lowercase_words, stem
+from bot.dedup.text import ALIASES, capitalised, is_title_case, lowercase_words, stem
 
 PAIR_THRESHOLD = 0.5
 CENTROID_THRESHOLD = 0.2
@@ -40,6 +40,7 @@ RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 TEMPLATE_COS = 0.4       # a conflicting closest member this similar is a templated sibling
 HOURS = 3600.0
 
+ALIAS_NAMES = frozenset(ALIASES.values())
 Profile = tuple[int, float, dict[str, int]]   # size, squared centroid norm, term counts
 
 
@@ -112,8 +113,8 @@ def centroid_score(
     keywords = 0
     if size >= KEYWORD_MIN_SIZE:
         for t in terms:
-            if t[:1].isdigit() or len(t) < 3:
-                continue
+            if t[:1].isdigit() or len(t) < 3 or t in ALIAS_NAMES:
+                continue      # a country is a topic, not a story's keyword
             recent = term_clusters.get(t)
             if not recent:
                 continue

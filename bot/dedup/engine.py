@@ -105,8 +105,11 @@ def find_duplicate(db: Database, doc: Doc, idf: Idf, near: _Neighbourhood) -> Do
 
 
 def _texts_disagree(a: Doc, b: Doc) -> bool:
-    """Both have real summaries and they are plainly different texts (a recurring headline such
-    as "Business Highlights" on two days is not a copy)."""
+    """A recurring headline, not a copy: same outlet (or a short generic title) and plainly
+    different texts ("Business Highlights" on two days). Across outlets a long identical
+    headline is a copy even when the copier pasted other text under it."""
+    if a.source_key != b.source_key and len(a.title_terms) > 6:
+        return False
     sa, sb = minhash.shingles(a.summary), minhash.shingles(b.summary)
     if not sa or not sb:
         return False

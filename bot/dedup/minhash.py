@@ -29,6 +29,7 @@ NUM_PERM = ROWS * BANDS
 ANCHOR_MOD = 4
 MAX_ANCHORS = 64
 MIN_WORDS = 18          # summaries shorter than this are not compared as text
+MIN_CONTAINED = 15      # shingles the smaller text needs for containment to count
 
 _MERSENNE = (1 << 61) - 1
 _MASK32 = (1 << 32) - 1
@@ -112,9 +113,9 @@ def compare(a: frozenset[int], b: frozenset[int]) -> tuple[float, float]:
 
 
 def is_near_duplicate(a_text: str, b_text: str) -> bool:
-    """The same text: Jaccard >= 0.6, or one (at least 20 shingles) 85 % contained in the other."""
+    """The same text: Jaccard >= 0.6, or one (at least 15 shingles) 85 % contained in the other."""
     a, b = shingles(a_text), shingles(b_text)
     jac, cont = compare(a, b)
     if jac >= 0.6:
         return True
-    return min(len(a), len(b)) >= 20 and cont >= 0.85
+    return min(len(a), len(b)) >= MIN_CONTAINED and cont >= 0.85

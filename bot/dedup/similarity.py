@@ -43,7 +43,8 @@ class Doc:
             id=int(row["id"]),
             title=row.get("title") or "",
             source=row.get("source") or "",
-            summary=row.get("summary") or "",
+            # A Google News description only echoes the headline and publisher: not article text.
+            summary="" if row.get("is_google_news") else (row.get("summary") or ""),
             published_at=float(row.get("published_at") or 0.0),
             canonical_url=row.get("canonical_url") or "",
             is_google_news=bool(row.get("is_google_news")),

@@ -121,6 +121,29 @@ _SUFFIXES = ("ations", "ation", "ements", "ement", "ings", "ing", "ies", "ied", 
              "es", "s", "x", "e")
 
 
+# French/English names of the places and actors the news is about, folded: both languages (and
+# both spellings of a city) give one term, so "nord-coréens"/"North Korean"/"Corée du Nord" and
+# "Koursk"/"Kursk" meet in clustering. Only names, never common words.
+_ALIAS_GROUPS = {
+    "russia": "russie russe russes russia russian russians",
+    "korea": "coree coreen coreens coreenne coreennes korea korean koreans",
+    "north": "nord north", "south": "sud south",
+    "ukraine": "ukraine ukrainien ukrainiens ukrainienne ukrainiennes ukrainian ukrainians",
+    "kursk": "kursk koursk", "kharkiv": "kharkiv kharkov", "odesa": "odesa odessa", "kyiv": "kyiv kiev",
+    "moscow": "moscow moscou", "china": "chine chinois chinoise chinoises china chinese",
+    "israel": "israel israelien israeliens israelienne israeliennes israeli israelis",
+    "iran": "iran iranien iraniens iranienne iraniennes iranian iranians",
+    "lebanon": "liban libanais libanaise lebanon lebanese",
+    "europe": "europe europeen europeens europeenne europeennes european europeans ue eu",
+    "germany": "allemagne allemand allemands allemande germany german germans",
+    "japan": "japon japonais japonaise japan japanese",
+    "spain": "espagne espagnol espagnols espagnole spain spanish",
+    "nato": "otan nato", "ecb": "bce ecb",
+    "troops": "troupes troupe troops soldats soldat soldiers soldier",
+}
+ALIASES = {word: name for name, group in _ALIAS_GROUPS.items() for word in group.split()}
+
+
 @lru_cache(maxsize=65536)
 def stem(token: str) -> str:
     """A light stemmer for both languages: one common suffix off, then cut to six letters.
@@ -128,6 +151,8 @@ def stem(token: str) -> str:
     Truncation stemming is crude but language-agnostic and measurably helps headline matching
     ("bankruptcy"/"bankrupt", "troupes"/"troupe", "tapering"/"taper"). Numbers are kept whole.
     """
+    if token in ALIASES:
+        return ALIASES[token]
     if token[:1].isdigit() or len(token) <= 4:
         return token
     for suffix in _SUFFIXES:
