@@ -258,6 +258,23 @@ def test_pruning_removes_index_rows_with_their_articles(db: Database) -> None:
     assert db.execute("SELECT COUNT(*) FROM clusters").fetchone()[0] == 1
 
 
+def test_repair_after_pruning_gives_clusters_a_living_representative(db: Database) -> None:
+    from bot.store.clusters import repair_clusters
+
+    old = add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters",
+              at=T - 40 * 86400)
+    db.execute("UPDATE articles SET fetched_at = ? WHERE id = ?", (T - 40 * 86400, old))
+    newer = add(db, "Sbarro files for bankruptcy protection for the second time - CNBC", source="CNBC",
+                gn=True, at=T - 39 * 86400)
+    later = add(db, "Sbarro files for bankruptcy protection for the second time", source="Yahoo News",
+                at=T - 39 * 86400 + 60)
+    cluster_id = state(db, newer)[1]
+    prune_articles(db, older_than=T - 39.5 * 86400)
+    assert repair_clusters(db) == 1
+    c = cluster(db, cluster_id)
+    assert (c["representative_id"], c["size"], c["source_count"]) == (later, 2, 2)   # not the GN item
+
+
 # -- cost: every hot-path statement is an index lookup --------------------------------------------
 
 

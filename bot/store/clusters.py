@@ -338,6 +338,42 @@ def list_clusters(
     return out
 
 
+def repair_clusters(db: Database) -> int:
+    """After retention pruning: clusters whose representative was deleted get a new one (the
+    earliest original, not a Google News item), and their size and sources are recounted;
+    clusters left empty are deleted. Returns how many clusters were repaired.
+
+    A batch job (it scans clusters), never on the per-article path.
+    """
+    from bot.dedup.keys import source_key
+
+    broken = [cid for (cid,) in db.execute(
+        "SELECT c.id FROM clusters c WHERE c.representative_id IS NULL OR NOT EXISTS "
+        "(SELECT 1 FROM articles a WHERE a.id = c.representative_id)"
+    )]
+    with db.atomic():
+        for cid in broken:
+            members = db.execute(
+                "SELECT id, title, source FROM articles WHERE cluster_id = ? "
+                "ORDER BY is_google_news, duplicate_of IS NOT NULL, published_at, id", (cid,)
+            ).fetchall()
+            if not members:
+                db.execute("DELETE FROM clusters WHERE id = ?", (cid,))
+                continue
+            sources = {source_key(m[2]) or m[2] for m in members}
+            db.execute(
+                "UPDATE clusters SET representative_id = ?, title = ?, size = ?, source_count = ? "
+                "WHERE id = ?",
+                (members[0][0], members[0][1], len(members), len(sources), cid),
+            )
+            db.execute("DELETE FROM dedup_cluster_sources WHERE cluster_id = ?", (cid,))
+            db.conn.executemany(
+                "INSERT INTO dedup_cluster_sources (cluster_id, source_key) VALUES (?, ?)",
+                [(cid, k) for k in sources],
+            )
+    return len(broken)
+
+
 def cluster_members(db: Database, cluster_id: int) -> list[dict[str, Any]]:
     cols = ("id", "title", "source", "published_at", "duplicate_of", "is_google_news")
     rows = db.execute(
