@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database, Migrations
 
@@ -309,8 +310,7 @@ def set_chat_times(db: Database, chat_id: int, times: list[str]) -> None:
 
 
 def set_timezone(db: Database, chat_id: int, tz: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+    """ValueError (nothing changed) if ``tz`` is not a known IANA time zone."""
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
