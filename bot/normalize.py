@@ -3,8 +3,8 @@
 - ``canonical_url``: one spelling per article URL, so copies of a link compare equal.
 - ``html_to_text``: HTML to plain text with a real HTML parser (selectolax/lexbor), never regexes
   on tags; block elements become line breaks.
-- ``clean_title``: one tidy line: entities decoded, tags stripped, odd spaces and control
-  characters gone, upper-case rubric prefixes ("EN IMAGES.", "VIDÉO.", "LIVE:") removed.
+- ``clean_title``: one tidy line: entities decoded, tags stripped, odd spaces, control
+  characters and bidi overrides gone, upper-case rubric prefixes ("EN IMAGES.", "VIDÉO.", "LIVE:") removed.
 - ``Cleaner``: the above plus republisher boilerplate lines ("Téléchargez le PDF", "The post …
   appeared first on …"), from a default list extended by ``config.cleaning.extra_boilerplate``.
 - ``split_publisher_suffix``: "Headline - Publisher" → "Headline" (Google News titles).
@@ -102,6 +102,12 @@ _SPACE_CHARS = (
 )
 # Invisible characters with no meaning in a headline (ZWJ/ZWNJ are kept: emoji and scripts).
 _DROP_CHARS = "\x00\u00ad\u180e\u200b\u2060\ufeff\ufffe"
+# Bidi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI) reorder the text
+# that follows them up to the end of the line: in "Invoice \u202egpj.exe" an RLO makes the rest
+# display as "exe.jpg", and an unclosed one leaks into whatever a digest prints after the title.
+# They are dropped. The marks LRM, RLM and ALM (U+200E, U+200F, U+061C) are kept: they only set the
+# direction of neighbouring neutral characters, and real Arabic and Hebrew headlines use them.
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
 def _c1_to_cp1252(code: int) -> str:
@@ -113,7 +119,7 @@ def _c1_to_cp1252(code: int) -> str:
 
 
 _CHAR_MAP: dict[int, str] = {ord(c): " " for c in _SPACE_CHARS}
-_CHAR_MAP.update({ord(c): "" for c in _DROP_CHARS})
+_CHAR_MAP.update({ord(c): "" for c in _DROP_CHARS + _BIDI_CONTROLS})
 _CHAR_MAP.update({c: "" for c in range(0x20) if chr(c) not in _SPACE_CHARS})
 _CHAR_MAP[0x7F] = ""
 _CHAR_MAP.update({c: _c1_to_cp1252(c) for c in range(0x80, 0xA0) if c != 0x85})
