@@ -47,8 +47,22 @@ MAX_SOURCE_CHARS = 200
 MAX_RAW_SUMMARY_CHARS = 200_000
 MAX_RELATED = 50
 MAX_TTL_MINUTES = 7 * 24 * 60
+# A feed is a window on recent news: real ones carry tens to a few hundred entries. Past this many,
+# only the newest are kept (storing and deduplicating 20,000 entries would hold the database
+# thread for about a minute); the cut is recorded as the feed's bozo note.
+MAX_ENTRIES = 1_000
+# Internal DTD entities longer than this are dropped before parsing. feedparser keeps "safe"
+# entity declarations (no "&" in the value) and its loose parser expands them, so one 100 KB
+# entity referenced 5,000 times costs 1.5 GB and 20 s ("quadratic blowup"). Legitimate feeds
+# declare short ones (<!ENTITY nbsp "&#160;">); a dropped entity stays as literal "&name;" text.
+MAX_ENTITY_VALUE_CHARS = 16
 
 _LANG_RE = re.compile(r"[a-z]{2,3}")
+_FIRST_ELEMENT = re.compile(rb"<\w")
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s[^>]*>")
+_ENTITY_VALUE = re.compile(rb"""(["'])(.*?)\1""", re.S)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
 
 
 def parse_feed(
@@ -70,6 +84,7 @@ def parse_feed(
     lower_headers.pop("content-encoding", None)        # the body is already decoded
     if not body or not body.strip():
         raise ParseError("not a feed: empty document", url)
+    body = _repair_utf8(_defuse_entities(body), lower_headers)
     try:
         data = feedparser.parse(
             io.BytesIO(body), response_headers=lower_headers,
@@ -92,25 +107,92 @@ def parse_feed(
         source=_feed_source(feed, cleaner), source_url=site_link, language=language,
         feed_xml_lang=feed_xml_lang, now=now,
     )
+    entries, capped_note = _newest_entries(data.get("entries", []), now)
     articles: list[Article] = []
     seen: set[str] = set()
-    for entry in data.get("entries", []):
+    for entry in entries:
         article = _article(entry, context)
         if article is None or article.guid in seen:
             continue
         seen.add(article.guid)
         articles.append(article)
     bozo = bool(data.get("bozo"))
+    bozo_message = "; ".join(filter(None, [_bozo_message(data) if bozo else "", capped_note]))
     return ParsedFeed(
         version=version,
         title=context.source,
         link=site_link,
         language=language,
-        bozo=bozo,
-        bozo_message=_bozo_message(data) if bozo else "",
+        bozo=bozo or bool(capped_note),
+        bozo_message=bozo_message,
         ttl_seconds=_ttl_seconds(feed.get("ttl")),
         articles=articles,
     )
+
+
+# -- hostile bytes -----------------------------------------------------------------------------
+
+
+def _defuse_entities(body: bytes) -> bytes:
+    """Drop internal DTD entity declarations whose value is long (see MAX_ENTITY_VALUE_CHARS)."""
+    first = _FIRST_ELEMENT.search(body)
+    head = body[: first.start()] if first else body
+    if b"<!ENTITY" not in head:
+        return body
+
+    def keep_short(match: re.Match[bytes]) -> bytes:
+        value = _ENTITY_VALUE.search(match.group(0))
+        if value is not None and len(value.group(2)) <= MAX_ENTITY_VALUE_CHARS:
+            return match.group(0)
+        return b""
+
+    return _ENTITY_DECL.sub(keep_short, head) + body[len(head):]
+
+
+def _declared_charsets(body: bytes, headers: Mapping[str, str]) -> set[str]:
+    found = set()
+    match = _CHARSET_PARAM.search(headers.get("content-type", ""))
+    if match:
+        found.add(match.group(1).lower())
+    match = _XML_ENCODING.match(body[:200])
+    if match:
+        found.add(match.group(1).decode("ascii").lower())
+    return found
+
+
+def _repair_utf8(body: bytes, headers: Mapping[str, str]) -> bytes:
+    """A UTF-8 document with a few invalid bytes: replace those bytes with U+FFFD.
+
+    Left alone, feedparser falls back to windows-1252 for the *whole* document, so one stray
+    byte turns every "é" of every entry into "Ã©" (and each stored title is then "updated" to
+    the garbled one). Repaired only when UTF-8 is what the document declares (or nothing is
+    declared) and valid multi-byte sequences outnumber the invalid bytes, so undeclared
+    ISO-8859-1 (no valid sequences at all) still goes to feedparser's detection.
+    """
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in body[:4]:
+        return body                                              # UTF-16/32
+    try:
+        body.decode("utf-8")
+        return body
+    except UnicodeDecodeError:
+        pass
+    if not _declared_charsets(body, headers) <= {"utf-8", "utf8"}:
+        return body
+    text = body.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd") - body.count("\ufffd".encode())
+    valid_multibyte = sum(1 for char in text if char > "\x7f") - text.count("\ufffd")
+    if valid_multibyte <= invalid:
+        return body
+    return text.encode("utf-8")
+
+
+def _newest_entries(entries: list[Any], now: float) -> tuple[list[Any], str]:
+    """At most MAX_ENTRIES entries, the newest first; a note when some were left out."""
+    if len(entries) <= MAX_ENTRIES:
+        return entries, ""
+    order = sorted(range(len(entries)), key=lambda i: -_published_at(entries[i], now))
+    kept = sorted(order[:MAX_ENTRIES])                           # document order among the kept
+    return [entries[i] for i in kept], f"{len(entries)} entries, only the newest {MAX_ENTRIES} kept"
 
 
 # -- feed level --------------------------------------------------------------------------------
