@@ -521,3 +521,14 @@ async def test_server_fails_hard_after_part_one_then_resume_sends_the_rest(bot, 
     assert await resume_pending(bot, executor, config, policy=FAST) >= 2
     parts = executor.call_sync(journal.run_parts, run["id"])
     assert [s.text for s in fake_bot_api.sent_to(42)] == [p["text"] for p in parts]
+
+
+async def test_cluster_shrunk_by_retention_repair_does_not_come_back(bot, fake_bot_api, executor, world) -> None:  # noqa: F811, E501
+    world.subscribe(42, tags=("ukraine",))
+    world.story("Old big story", sources=("A", "B", "C"), at=NOW - 3600)     # no tag: not for 42
+    config = make_config()
+    await deliver_digest(bot, executor, config, 42, now=NOW, policy=FAST)
+    executor.call_sync(chat_store.set_chat_tags, 42, [])                    # now 42 follows everything
+    executor.call_sync(lambda db: db.execute("UPDATE clusters SET size = 1, source_count = 1"))
+    outcome = await deliver_digest(bot, executor, config, 42, now=NOW + 60, policy=FAST)
+    assert outcome.status == "empty" and not fake_bot_api.sent_to(42)

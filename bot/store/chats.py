@@ -125,15 +125,22 @@ def m002_part_status(db: Database) -> None:
     db.execute("CREATE INDEX idx_sent_clusters_cluster ON sent_clusters(cluster_id)")
 
 
+@migrations()
+def m003_growth_only_trigger(db: Database) -> None:
+    db.execute("DROP TRIGGER IF EXISTS trg_cluster_changes_update")
+    ensure_change_triggers(db)
+
+
 _TRIGGERS = {
     "trg_cluster_changes_insert": (
         "CREATE TRIGGER IF NOT EXISTS trg_cluster_changes_insert AFTER INSERT ON clusters BEGIN "
         "INSERT OR REPLACE INTO cluster_changes (cluster_id) VALUES (NEW.id); END"
     ),
-    "trg_cluster_changes_update": (
-        "CREATE TRIGGER IF NOT EXISTS trg_cluster_changes_update AFTER UPDATE ON clusters "
-        "WHEN NEW.updated_at IS NOT OLD.updated_at OR NEW.size IS NOT OLD.size "
-        "OR NEW.source_count IS NOT OLD.source_count BEGIN "
+    # Growth only: a cluster shrunk by retention repair is not news and must not come back.
+    "trg_cluster_growth": (
+        "CREATE TRIGGER IF NOT EXISTS trg_cluster_growth AFTER UPDATE ON clusters "
+        "WHEN NEW.updated_at > OLD.updated_at OR NEW.size > OLD.size "
+        "OR NEW.source_count > OLD.source_count BEGIN "
         "INSERT OR REPLACE INTO cluster_changes (cluster_id) VALUES (NEW.id); END"
     ),
     "trg_cluster_changes_delete": (
