@@ -81,7 +81,8 @@ def canonical_url(url: str) -> str:
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{netloc}"
     query = parts.query if host in OPAQUE_QUERY_HOSTS else _clean_query(parts.query)
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    # Stripped again: dropping the fragment can expose trailing spaces ("https://e.org/ #top").
+    return urlunsplit((scheme, netloc, parts.path or "/", query, "")).strip()
 
 
 def is_http_url(url: str) -> bool:
