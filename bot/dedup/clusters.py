@@ -32,6 +32,7 @@ from bot.dedup.text import ALIASES, capitalised, is_title_case, lowercase_words,
 
 PAIR_THRESHOLD = 0.5
 CENTROID_THRESHOLD = 0.2
+CENTROID_MIN_SHARED = 2   # title terms in common with the centroid, unless a keyword is shared
 KEYWORD_BONUS = 0.2
 KEYWORD_SHARE = 0.6       # of the term's recent postings that are in this cluster
 KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
@@ -110,19 +111,22 @@ def centroid_score(
     norm_a = math.sqrt(sum(idf(t) ** 2 for t in terms))
     dot = sum(idf(t) ** 2 * counts.get(t, 0) for t in terms)
     score = dot / (norm_a * math.sqrt(norm2))
-    keywords = 0
+    keywords = names_only = 0
     if size >= KEYWORD_MIN_SIZE:
         for t in terms:
-            if t[:1].isdigit() or len(t) < 3 or t in ALIAS_NAMES:
-                continue      # a country is a topic, not a story's keyword
+            if t[:1].isdigit() or len(t) < 3:
+                continue
             recent = term_clusters.get(t)
             if not recent:
                 continue
             share = recent[cluster_id] / sum(recent.values())
             if share >= KEYWORD_SHARE and counts.get(t, 0) / size >= KEYWORD_COVERAGE:
                 keywords += 1
-    if len(shared) < 2 and not keywords:
-        return 0.0        # one shared word ("Ukraine") is a topic, not a story
+                names_only += t in ALIAS_NAMES
+    # One shared word is a topic, not a story; a story keyword may stand alone, but a country
+    # ("Korea" while one Korea story dominates the window) may not.
+    if len(shared) < CENTROID_MIN_SHARED and keywords == names_only:
+        return 0.0
     return score + KEYWORD_BONUS * min(keywords, 2)
 
 
