@@ -217,6 +217,37 @@ def uci_records(path: Path, order: str) -> list[dict[str, Any]]:
     return records
 
 
+def title_tfidf_baseline(records: list[dict[str, Any]], threshold: float) -> dict[str, int]:
+    """The baseline the issue quotes: incremental single-link on title TF-IDF cosine alone
+    (plain words, no stemming/aliases/keywords/centroids), IDF from the articles seen so far."""
+    import math
+
+    from bot.dedup.text import content_words
+
+    df: dict[str, int] = defaultdict(int)
+    seen: list[tuple[frozenset[str], int]] = []
+    pred: dict[str, int] = {}
+    for n, rec in enumerate(records):
+        terms = frozenset(content_words(rec["title"]))
+        idf = {t: math.log((n + 1) / (df[t] + 1)) + 1 for t in terms}
+        norm = math.sqrt(sum(v * v for v in idf.values())) or 1.0
+        best, best_cluster = 0.0, None
+        for other, cluster in seen:
+            shared = terms & other
+            if not shared:
+                continue
+            other_norm = math.sqrt(sum((math.log((n + 1) / (df[t] + 1)) + 1) ** 2 for t in other)) or 1.0
+            cos = sum(idf[t] ** 2 for t in shared) / (norm * other_norm)
+            if cos > best:
+                best, best_cluster = cos, cluster
+        cluster = best_cluster if best >= threshold and best_cluster is not None else n
+        pred[str(rec["id"])] = cluster
+        seen.append((terms, cluster))
+        for t in terms:
+            df[t] += 1
+    return pred
+
+
 def score_uci(path: Path, tag: Callable[[str, str], dict[str, str]]) -> list[dict[str, float]]:
     results = []
     for order in ("timestamp", "shuffled"):
@@ -231,6 +262,11 @@ def score_uci(path: Path, tag: Callable[[str, str], dict[str, str]]) -> list[dic
               f"{len(set(pred.values()))} clusters")
         print(f"  clusters    B-cubed  P {bp:.3f}  R {br:.3f}  F1 {bf:.3f}   pairwise P {pp:.3f} R {pr:.3f}")
         results.append({"b3_p": bp, "b3_r": br, "b3_f1": bf})
+        baseline = []
+        for threshold in (0.15, 0.2, 0.3, 0.4, 0.5):
+            p, r, f = bcubed(title_tfidf_baseline(records, threshold), gold)
+            baseline.append(f"@{threshold}: P {p:.3f} R {r:.3f} F1 {f:.3f}")
+        print("  baseline, title TF-IDF single link " + "; ".join(baseline))
     return results
 
 
