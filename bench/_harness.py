@@ -30,10 +30,12 @@ import json
 import os
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -130,6 +132,66 @@ def proc_status(pid: int | str = "self") -> dict[str, int]:
                 threads = int(line.split()[1])
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     return {"rss_kb": rss, "fds": fds, "threads": threads}
+
+
+def compare_deliveries(db_path: Path, log_path: Path) -> dict[str, object]:
+    """The journal (what should have gone out) against the fake's log (what went out)."""
+    conn = sqlite3.connect(str(db_path))
+    rows = conn.execute(
+        "SELECT r.chat_id, r.id, p.seq, p.text, p.status, p.sent_at FROM digest_parts p "
+        "JOIN digest_runs r ON r.id = p.run_id ORDER BY r.chat_id, r.id, p.seq"
+    ).fetchall()
+    runs_multi = conn.execute(
+        "SELECT COUNT(*) FROM (SELECT run_id FROM digest_parts GROUP BY run_id HAVING COUNT(*) > 1)"
+    ).fetchone()[0]
+    runs = conn.execute("SELECT COUNT(*) FROM digest_runs").fetchone()[0]
+    conn.close()
+    expected: dict[int, list[str]] = {}
+    sent_at: dict[tuple[int, str], float] = {}
+    statuses = Counter(r[4] for r in rows)
+    for chat_id, _run, _seq, text, _status, at in rows:
+        expected.setdefault(chat_id, []).append(text)
+        if at:
+            sent_at[(chat_id, text)] = at
+    received: dict[int, list[tuple[str, float]]] = {}
+    for rec in read_jsonl(log_path):
+        received.setdefault(int(rec["chat_id"]), []).append((rec["text"], rec["t"]))
+    duplicates = missing = out_of_order = unexpected = 0
+    windows: list[float] = []
+    dup_windows: list[float] = []
+    for chat_id in set(expected) | set(received):
+        want = expected.get(chat_id, [])
+        got = [t for t, _ in received.get(chat_id, [])]
+        counts = Counter(got)
+        duplicates += sum(n - 1 for n in counts.values() if n > 1)
+        missing += sum(1 for t in want if t not in counts)
+        unexpected += sum(1 for t in counts if t not in set(want))
+        first_seen = list(dict.fromkeys(got))
+        if [t for t in first_seen if t in set(want)] != [t for t in want if t in counts]:
+            out_of_order += 1
+        firsts: dict[str, float] = {}
+        for text, t in received.get(chat_id, []):
+            if text in firsts:
+                continue
+            firsts[text] = t
+            at = sent_at.get((chat_id, text))
+            if at is not None:
+                (dup_windows if counts[text] > 1 else windows).append(at - t)
+    return {
+        "chats": len(expected), "runs": runs, "multi_part_runs": runs_multi,
+        "parts_expected": len(rows), "parts_received": sum(len(v) for v in received.values()),
+        "duplicates": duplicates, "missing": missing, "unexpected": unexpected,
+        "chats_out_of_order": out_of_order, "part_states": dict(statuses),
+        "window_ms": _window_figures(windows), "dup_window_ms": _window_figures(dup_windows),
+    }
+
+
+def _window_figures(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ms = sorted(v * 1000 for v in values)
+    return {"n": len(ms), "median": round(statistics.median(ms), 2),
+            "p99": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 2), "max": round(ms[-1], 2)}
 
 
 # -- feed server ---------------------------------------------------------------------------------

@@ -32,7 +32,6 @@ import os
 import random
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from bench._harness import (  # noqa: E402
     PYTHON,
     ROOT,
     ask,
+    compare_deliveries,
     integrity_ok,
     read_jsonl,
     start_server,
@@ -218,67 +218,19 @@ def seed_chats(db_path: Path, chat_ids: list[int]) -> None:
     db.conn.close()
 
 
-def compare_deliveries(db_path: Path, log_path: Path) -> dict[str, object]:
-    """The journal (what should have gone out) against the fake's log (what went out)."""
-    conn = sqlite3.connect(str(db_path))
-    rows = conn.execute(
-        "SELECT r.chat_id, r.id, p.seq, p.text, p.status, p.sent_at FROM digest_parts p "
-        "JOIN digest_runs r ON r.id = p.run_id ORDER BY r.chat_id, r.id, p.seq"
-    ).fetchall()
-    runs_multi = conn.execute(
-        "SELECT COUNT(*) FROM (SELECT run_id FROM digest_parts GROUP BY run_id HAVING COUNT(*) > 1)"
-    ).fetchone()[0]
-    runs = conn.execute("SELECT COUNT(*) FROM digest_runs").fetchone()[0]
-    conn.close()
-    expected: dict[int, list[str]] = {}
-    sent_at: dict[tuple[int, str], float] = {}
-    statuses = Counter(r[4] for r in rows)
-    for chat_id, _run, _seq, text, _status, at in rows:
-        expected.setdefault(chat_id, []).append(text)
-        if at:
-            sent_at[(chat_id, text)] = at
-    received: dict[int, list[tuple[str, float]]] = {}
-    for rec in read_jsonl(log_path):
-        received.setdefault(int(rec["chat_id"]), []).append((rec["text"], rec["t"]))
-    duplicates = missing = out_of_order = unexpected = 0
-    windows: list[float] = []
-    dup_windows: list[float] = []
-    for chat_id in set(expected) | set(received):
-        want = expected.get(chat_id, [])
-        got = [t for t, _ in received.get(chat_id, [])]
-        counts = Counter(got)
-        duplicates += sum(n - 1 for n in counts.values() if n > 1)
-        missing += sum(1 for t in want if t not in counts)
-        unexpected += sum(1 for t in counts if t not in set(want))
-        first_seen = list(dict.fromkeys(got))
-        if [t for t in first_seen if t in set(want)] != [t for t in want if t in counts]:
-            out_of_order += 1
-        firsts: dict[str, float] = {}
-        for text, t in received.get(chat_id, []):
-            if text in firsts:
-                continue
-            firsts[text] = t
-            at = sent_at.get((chat_id, text))
-            if at is not None:
-                (dup_windows if counts[text] > 1 else windows).append(at - t)
-    return {
-        "chats": len(expected), "runs": runs, "multi_part_runs": runs_multi,
-        "parts_expected": len(rows), "parts_received": sum(len(v) for v in received.values()),
-        "duplicates": duplicates, "missing": missing, "unexpected": unexpected,
-        "chats_out_of_order": out_of_order, "part_states": dict(statuses),
-        "window_ms": _window_figures(windows), "dup_window_ms": _window_figures(dup_windows),
-    }
+def kill_on_first_message(proc: subprocess.Popen[bytes], log_path: Path, size: int, timeout: float) -> None:
+    """SIGKILL the child the moment the fake's log grows: aims at the window between Telegram
+    accepting a part and the journal recording it (this parent reacts within ~1 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log_path.exists() and log_path.stat().st_size > size:
+            break
+        time.sleep(0.0002)
 
 
-def _window_figures(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ms = sorted(v * 1000 for v in values)
-    return {"n": len(ms), "median": round(statistics.median(ms), 2),
-            "p99": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 2), "max": round(ms[-1], 2)}
-
-
-def phase_digests(work: Path, kills: int, rng: random.Random, chats: int) -> dict[str, object]:
+def phase_digests(
+    work: Path, kills: int, rng: random.Random, chats: int, targeted: bool = False
+) -> dict[str, object]:
     log_path = work / "sent.jsonl"
     bot_proc, bot_port = start_server("botapi", work, "--log", str(log_path))
     feed_proc, feed_port = start_server("feeds", work, "--feeds", "12", "--grow", "3", "--title-words", "16")
@@ -299,8 +251,11 @@ def phase_digests(work: Path, kills: int, rng: random.Random, chats: int) -> dic
             ask(feed_proc, "grow")
             poll_stories(config)
             before = len(read_jsonl(log_path))
+            size = log_path.stat().st_size if log_path.exists() else 0
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=child_log, stderr=child_log)
-            if rng.random() < 0.2:                # anywhere: start-up, planning, resuming
+            if targeted:
+                kill_on_first_message(proc, log_path, size, 20)
+            elif rng.random() < 0.2:                # anywhere: start-up, planning, resuming
                 time.sleep(rng.uniform(0.3, 3.0))
             else:                                 # while parts are going out
                 wait_for(lambda b=before: len(read_jsonl(log_path)) > b, 20)
@@ -327,9 +282,9 @@ def phase_digests(work: Path, kills: int, rng: random.Random, chats: int) -> dic
         stop_server(feed_proc)
         child_log.close()
     result = compare_deliveries(db, log_path)
-    return {"kills": done, "kills_after_a_part_went_out": sending_kills, "restarts": done + exits,
-            "clean_exits": exits, "integrity_ok": integrity, "integrity_checks": done + exits,
-            **result, "fake_errors": stats["errors"], "problems": problems}
+    return {"targeted_at_window": targeted, "kills": done, "kills_after_a_part_went_out": sending_kills,
+            "restarts": done + exits, "clean_exits": exits, "integrity_ok": integrity,
+            "integrity_checks": done + exits, **result, "fake_errors": stats["errors"], "problems": problems}
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -346,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phase", choices=("a", "b", "both"), default="both")
     parser.add_argument("--feeds", type=int, default=40, help="feeds in phase A")
     parser.add_argument("--chats", type=int, default=8, help="chats in phase B")
+    parser.add_argument("--target-window", action="store_true",
+                        help="phase B: kill the instant a part is accepted (aims at the journal's window)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -363,11 +320,13 @@ def main(argv: list[str] | None = None) -> int:
                and a["integrity_ok"] == a["integrity_checks"] and not a["problems"])
     if args.phase in ("b", "both"):
         started = time.monotonic()
-        b = phase_digests(work, args.kills, rng, args.chats)
+        b = phase_digests(work, args.kills, rng, args.chats, args.target_window)
         print(f"\n== phase B: multi-part digests ({time.monotonic() - started:.0f} s)")
         _print(b)
-        ok &= (b["duplicates"] == 0 and b["missing"] == 0 and b["chats_out_of_order"] == 0
-               and b["unexpected"] == 0 and b["integrity_ok"] == b["integrity_checks"] and not b["problems"])
+        # Aimed at the window, duplicates are the expected (at-least-once) price: reported, not failed.
+        ok &= ((args.target_window or b["duplicates"] == 0) and b["missing"] == 0
+               and b["chats_out_of_order"] == 0 and b["unexpected"] == 0
+               and b["integrity_ok"] == b["integrity_checks"] and not b["problems"])
     print("\nverdict:", "PASS" if ok else "FAIL")
     if not args.keep and ok:
         import shutil
