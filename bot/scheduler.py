@@ -30,7 +30,7 @@ from bot.fetch import Fetcher
 from bot.pipeline import Pipeline, Stages
 from bot.store import DbExecutor
 from bot.store import feeds as feed_store
-from bot.store.articles import prune_articles
+from bot.store.retention import apply_retention
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class FeedScheduler:
 
     async def _prune(self) -> None:
         cutoff = self.clock() - self.config.storage.retention_days * 86400
-        deleted = await self.executor.call(prune_articles, cutoff)
+        deleted = await self.executor.call(apply_retention, cutoff)
         if deleted:
             log.info("retention: pruned %d articles", deleted)
 

@@ -116,3 +116,24 @@ def test_sync_feeds_disables_removed_and_resets_changed_url(db) -> None:
 def test_foreign_keys_enforced(db) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO article_tags (article_id, tag) VALUES (999, 'x')")
+
+
+def test_apply_retention_prunes_and_repairs_clusters(db) -> None:
+    from bot import dedup
+    from bot.store.retention import apply_retention
+
+    fid = feed_id(db)
+    old = make_article("old", title="Storm hits the northern coast of Luzon", fetched=100.0)
+    new = make_article("new", title="Storm hits the northern coast of Luzon", fetched=5000.0)
+    new.canonical_url = old.canonical_url          # the same article again: a duplicate
+    ids, _, _ = save_articles(db, fid, [old], 100)
+    dedup.process_articles(db, ids, 100)
+    ids2, _, _ = save_articles(db, fid, [new], 5000)
+    dedup.process_articles(db, ids2, 5000)
+    cluster = db.execute("SELECT cluster_id FROM articles WHERE id = ?", (ids2[0],)).fetchone()[0]
+    assert cluster is not None
+    assert apply_retention(db, older_than=1000.0) == 1
+    rep, size = db.execute("SELECT representative_id, size FROM clusters WHERE id = ?", (cluster,)).fetchone()
+    assert rep == ids2[0] and size == 1
+    leftovers = db.execute("SELECT count(*) FROM dedup_title_keys WHERE article_id = ?", (ids[0],)).fetchone()
+    assert leftovers == (0,)
