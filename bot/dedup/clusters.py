@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import ALIASES, capitalised, is_title_case, lowercase_words, stem
+from bot.dedup.text import TOPIC_NAMES, capitalised, is_title_case, lowercase_words, stem
 
 PAIR_THRESHOLD = 0.5
 CENTROID_THRESHOLD = 0.2
@@ -39,9 +39,9 @@ KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
 KEYWORD_MIN_SIZE = 3
 RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 TEMPLATE_COS = 0.4       # a conflicting closest member this similar is a templated sibling
+TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
 
-ALIAS_NAMES = frozenset(ALIASES.values())
 Profile = tuple[int, float, dict[str, int]]   # size, squared centroid norm, term counts
 
 
@@ -55,16 +55,27 @@ class PairFeatures:
     hours_apart: float
 
 
-def _distinct_names(a: Doc, b: Doc, idf: Idf) -> frozenset[str]:
-    """Rare names in ``a``'s title that ``b`` never mentions (title or summary)."""
+def _title_names(a: Doc, idf: Idf) -> frozenset[str]:
+    """Stems of the distinctive names in ``a``'s title (places, people, organisations)."""
     names = capitalised(a.title)
     if not is_title_case(a.title):
         names |= a.title_terms - lowercase_words(a.title)     # the headline's capitalised first word
-    names &= a.title_terms
     return frozenset(
-        t for t in names
-        if not t[:1].isdigit() and idf.distinctive(stem(t)) and stem(t) not in b.text_stems
+        stem(t) for t in names & a.title_terms if not t[:1].isdigit() and idf.distinctive(stem(t))
     )
+
+
+def _conflict(a: Doc, b: Doc, idf: Idf) -> bool:
+    """Each title names something the other article never mentions, and the titles share fewer
+    than two specific names (countries do not count): "Kharkiv" vs "Odesa" conflict; "Doliprane,
+    Opella, Sanofi" vs "Doliprane, Opella, Bpifrance" do not."""
+    names_a, names_b = _title_names(a, idf), _title_names(b, idf)
+    only_a = {t for t in names_a if t not in b.text_stems}
+    only_b = {t for t in names_b if t not in a.text_stems}
+    if not only_a or not only_b:
+        return False
+    shared = {t for t in names_a & names_b if t not in TOPIC_NAMES}
+    return len(shared) < 2
 
 
 def features(a: Doc, b: Doc, idf: Idf) -> PairFeatures:
@@ -74,7 +85,7 @@ def features(a: Doc, b: Doc, idf: Idf) -> PairFeatures:
         text_cos = weighted_cosine(a.text_stems, b.text_stems, idf)
     shared = a.title_stems & b.title_stems
     shared_rare = sum(idf(t) for t in shared if idf.rare(t))
-    conflict = bool(_distinct_names(a, b, idf)) and bool(_distinct_names(b, a, idf))
+    conflict = _conflict(a, b, idf)
     tags = 0.0
     if a.tags and b.tags:
         tags = len(a.tags & b.tags) / len(a.tags | b.tags)
@@ -95,7 +106,7 @@ def pair_score(f: PairFeatures) -> float:
     score = f.title_cos if f.text_cos is None else 0.45 * f.title_cos + 0.55 * f.text_cos
     score += 0.04 * min(f.shared_rare, 10.0)
     score += 0.1 * f.tags
-    score -= 0.05 * math.log1p(f.hours_apart / 12.0)
+    score -= TIME_DECAY * math.log1p(f.hours_apart / 12.0)
     return score
 
 
@@ -122,7 +133,7 @@ def centroid_score(
             share = recent[cluster_id] / sum(recent.values())
             if share >= KEYWORD_SHARE and counts.get(t, 0) / size >= KEYWORD_COVERAGE:
                 keywords += 1
-                names_only += t in ALIAS_NAMES
+                names_only += t in TOPIC_NAMES
     # One shared word is a topic, not a story; a story keyword may stand alone, but a country
     # ("Korea" while one Korea story dominates the window) may not.
     if len(shared) < CENTROID_MIN_SHARED and keywords == names_only:
@@ -150,13 +161,14 @@ def best_cluster(
             by_cluster[m.cluster_id].append(m)
     best: tuple[int | None, float] = (None, 0.0)
     for cluster_id in set(profiles) | set(by_cluster) | set(related_votes):
-        pair_best, closest, conflicts, compared = 0.0, (-1.0, False), 0, 0
+        pair_best, closest, conflicts, compared, hours = 0.0, (-1.0, False), 0, 0, 0.0
         for m in by_cluster.get(cluster_id, []):
             f = features(doc, m, idf)
             closest = max(closest, (f.title_cos, f.conflict))
             pair_best = max(pair_best, pair_score(f))
             conflicts += f.conflict
             compared += 1
+            hours = f.hours_apart if compared == 1 else min(hours, f.hours_apart)
         related = related_votes.get(cluster_id, 0)
         templated = closest[1] and closest[0] >= TEMPLATE_COS   # same words, other names
         if (templated or (compared and conflicts == compared)) and not related:
@@ -164,6 +176,7 @@ def best_cluster(
         cent = 0.0
         if cluster_id in profiles:
             cent = centroid_score(doc, idf, profiles[cluster_id], term_clusters, cluster_id)
+            cent -= TIME_DECAY * math.log1p(hours / 12.0)   # a day or two later: a follow-up story
         score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
         if related:
             score = max(score / RELATED_FACTOR, 1.0)

@@ -122,26 +122,42 @@ _SUFFIXES = ("ations", "ation", "ements", "ement", "ings", "ing", "ies", "ied", 
 
 
 # French/English names of the places and actors the news is about, folded: both languages (and
-# both spellings of a city) give one term, so "nord-coréens"/"North Korean"/"Corée du Nord" and
-# "Koursk"/"Kursk" meet in clustering. Only names, never common words.
-_ALIAS_GROUPS = {
+# both spellings) give one term, so "nord-coréens"/"North Korean"/"Corée du Nord" and
+# "Koursk"/"Kursk" meet in clustering. Only names, never common words. Countries, their people
+# and capitals are *topics* (many stories a day share them); cities and people name a story.
+_TOPIC_GROUPS = {
     "russia": "russie russe russes russia russian russians",
     "korea": "coree coreen coreens coreenne coreennes korea korean koreans",
     "north": "nord north", "south": "sud south",
     "ukraine": "ukraine ukrainien ukrainiens ukrainienne ukrainiennes ukrainian ukrainians",
-    "kursk": "kursk koursk", "kharkiv": "kharkiv kharkov", "odesa": "odesa odessa", "kyiv": "kyiv kiev",
-    "moscow": "moscow moscou", "china": "chine chinois chinoise chinoises china chinese",
+    "kyiv": "kyiv kiev", "moscow": "moscow moscou", "beijing": "beijing pekin",
+    "brussels": "brussels bruxelles", "london": "london londres",
+    "china": "chine chinois chinoise chinoises china chinese",
     "israel": "israel israelien israeliens israelienne israeliennes israeli israelis",
     "iran": "iran iranien iraniens iranienne iraniennes iranian iranians",
     "lebanon": "liban libanais libanaise lebanon lebanese",
+    "syria": "syrie syrien syriens syrienne syria syrian syrians",
+    "turkey": "turquie turc turcs turque turkey turkish",
     "europe": "europe europeen europeens europeenne europeennes european europeans ue eu",
     "germany": "allemagne allemand allemands allemande germany german germans",
     "japan": "japon japonais japonaise japan japanese",
     "spain": "espagne espagnol espagnols espagnole spain spanish",
+    "italy": "italie italien italiens italienne italy italian italians",
+    "poland": "pologne polonais polonaise poland polish",
+    "india": "inde indien indiens indienne india indian indians",
+    "moldova": "moldavie moldova moldovan", "georgia": "georgie georgia georgian",
+    "africa": "afrique africain africains africaine africa african",
     "nato": "otan nato", "ecb": "bce ecb",
     "troops": "troupes troupe troops soldats soldat soldiers soldier",
 }
-ALIASES = {word: name for name, group in _ALIAS_GROUPS.items() for word in group.split()}
+_NAME_GROUPS = {
+    "kursk": "kursk koursk", "kharkiv": "kharkiv kharkov", "odesa": "odesa odessa",
+    "putin": "putin poutine", "zelensky": "zelensky zelenski zelenskyy zelenskiy",
+    "netanyahu": "netanyahu netanyahou",
+}
+ALIASES = {word: name for groups in (_TOPIC_GROUPS, _NAME_GROUPS)
+           for name, group in groups.items() for word in group.split()}
+TOPIC_NAMES = frozenset(_TOPIC_GROUPS)
 
 
 @lru_cache(maxsize=65536)
