@@ -11,12 +11,14 @@ combined, and the better one decides:
 * the best pair with a cluster member: title cosine, title + summary cosine when both have a
   summary, shared rare terms, shared tags, time apart.
 
-A naming conflict vetoes a pair: each title names something rare the other never mentions
-(the two cities of "Russian strike on Kharkiv kills 5" / "... on Odesa kills 5"). A cluster is
-vetoed when every member compared conflicts, or when the closest member conflicts while
-sharing much of the wording (a templated sibling story). Google News related coverage (Google's own
-grouping of the story) lowers the bar and overrides the veto, which cannot see that "Séoul" and
-"Kursk" headlines in two languages tell one story.
+A naming conflict vetoes a pair: each title names a place or person the other article never
+mentions, and the titles share fewer than two specific names ("Russian strike on Kharkiv kills
+5" / "... on Odesa kills 5"). Countries alone do not conflict ("la Corée du Sud" vs "Séoul"),
+except in a templated sibling: titles this similar that differ by any name, a country included
+("... shakes southern Japan" / "... Peru"). A cluster is vetoed when every member compared
+conflicts or its closest member is a templated sibling. Google News related coverage (Google's
+own grouping of the story) lowers the bar and overrides the veto, which cannot see that two
+headlines in two languages tell one story.
 
 Thresholds and weights were set by measurement (bench/dedup_quality.py, docs/BENCHMARKS.md).
 """
@@ -51,6 +53,7 @@ class PairFeatures:
     text_cos: float | None
     shared_rare: float        # summed IDF of rare title terms both share
     conflict: bool            # each title names something rare the other text lacks
+    templated: bool           # a templated sibling: same wording, another place or person
     tags: float               # Jaccard of tag sets (0 when either has none)
     hours_apart: float
 
@@ -65,13 +68,15 @@ def _title_names(a: Doc, idf: Idf) -> frozenset[str]:
     )
 
 
-def _conflict(a: Doc, b: Doc, idf: Idf) -> bool:
+def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool) -> bool:
     """Each title names something the other article never mentions, and the titles share fewer
-    than two specific names (countries do not count): "Kharkiv" vs "Odesa" conflict; "Doliprane,
-    Opella, Sanofi" vs "Doliprane, Opella, Bpifrance" do not."""
+    than two specific names: "Kharkiv" vs "Odesa" conflict; "Doliprane, Opella, Sanofi" vs
+    "Doliprane, Opella, Bpifrance" do not. With ``countries=False`` a country alone does not
+    make a conflict ("la Corée du Sud hausse le ton" vs "affirme Séoul" tell one story)."""
     names_a, names_b = _title_names(a, idf), _title_names(b, idf)
-    only_a = {t for t in names_a if t not in b.text_stems}
-    only_b = {t for t in names_b if t not in a.text_stems}
+    ignore = frozenset() if countries else TOPIC_NAMES
+    only_a = {t for t in names_a if t not in b.text_stems and t not in ignore}
+    only_b = {t for t in names_b if t not in a.text_stems and t not in ignore}
     if not only_a or not only_b:
         return False
     shared = {t for t in names_a & names_b if t not in TOPIC_NAMES}
@@ -85,7 +90,9 @@ def features(a: Doc, b: Doc, idf: Idf) -> PairFeatures:
         text_cos = weighted_cosine(a.text_stems, b.text_stems, idf)
     shared = a.title_stems & b.title_stems
     shared_rare = sum(idf(t) for t in shared if idf.rare(t))
-    conflict = _conflict(a, b, idf)
+    conflict = _conflict(a, b, idf, countries=False)
+    # Same wording, other place (even a country): "... shakes southern Japan" / "... Peru".
+    templated = title_cos >= TEMPLATE_COS and _conflict(a, b, idf, countries=True)
     tags = 0.0
     if a.tags and b.tags:
         tags = len(a.tags & b.tags) / len(a.tags | b.tags)
@@ -94,6 +101,7 @@ def features(a: Doc, b: Doc, idf: Idf) -> PairFeatures:
         text_cos=text_cos,
         shared_rare=shared_rare,
         conflict=conflict,
+        templated=templated,
         tags=tags,
         hours_apart=abs(a.published_at - b.published_at) / HOURS,
     )
@@ -101,7 +109,7 @@ def features(a: Doc, b: Doc, idf: Idf) -> PairFeatures:
 
 def pair_score(f: PairFeatures) -> float:
     """One number per pair; >= JOIN_THRESHOLD means "same story"."""
-    if f.conflict:
+    if f.conflict or f.templated:
         return 0.0
     score = f.title_cos if f.text_cos is None else 0.45 * f.title_cos + 0.55 * f.text_cos
     score += 0.04 * min(f.shared_rare, 10.0)
@@ -164,14 +172,13 @@ def best_cluster(
         pair_best, closest, conflicts, compared, hours = 0.0, (-1.0, False), 0, 0, 0.0
         for m in by_cluster.get(cluster_id, []):
             f = features(doc, m, idf)
-            closest = max(closest, (f.title_cos, f.conflict))
+            closest = max(closest, (f.title_cos, f.templated))
             pair_best = max(pair_best, pair_score(f))
             conflicts += f.conflict
             compared += 1
             hours = f.hours_apart if compared == 1 else min(hours, f.hours_apart)
         related = related_votes.get(cluster_id, 0)
-        templated = closest[1] and closest[0] >= TEMPLATE_COS   # same words, other names
-        if (templated or (compared and conflicts == compared)) and not related:
+        if (closest[1] or (compared and conflicts == compared)) and not related:
             continue
         cent = 0.0
         if cluster_id in profiles:
