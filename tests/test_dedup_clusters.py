@@ -1,0 +1,59 @@
+"""Pure clustering decisions: naming conflicts, templated siblings, centroid and keywords."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.dedup.clusters import best_cluster, centroid_score, features, pair_score
+from bot.dedup.similarity import Doc, Idf
+
+# A store of 1,000 articles where these words are common and everything else is rare.
+IDF = Idf({"russia": 80, "strike": 30, "kill": 25, "ukraine": 90, "korea": 40, "north": 60,
+           "troops": 50, "says": 200, "magnitu": 5, "earthq": 10}, docs=1000)
+
+
+def test_two_cities_conflict() -> None:
+    f = features(Doc(1, "Russian strike on Kharkiv kills 5"), Doc(2, "Russian strike on Odesa kills 5"), IDF)
+    assert f.conflict and f.templated and pair_score(f) == 0.0
+
+
+def test_two_countries_in_templated_headlines_conflict() -> None:
+    f = features(Doc(1, "Magnitude 6.1 earthquake shakes southern Japan, no tsunami warning"),
+                 Doc(2, "Magnitude 5.4 earthquake shakes southern Peru, no tsunami warning"), IDF)
+    assert f.templated and pair_score(f) == 0.0
+
+
+def test_a_country_alone_is_no_conflict_between_different_wordings() -> None:
+    f = features(Doc(1, "Des soldats nord-coréens en route vers le front russe : la Corée du Sud "
+                        "hausse le ton"),
+                 Doc(2, "Guerre en Ukraine : la Corée du Nord envoie des soldats en Russie, "
+                        "affirme Séoul"), IDF)
+    assert not f.conflict and not f.templated
+
+
+def test_two_shared_names_outweigh_one_different_name_each() -> None:
+    f = features(Doc(1, "Doliprane : Sanofi confirme la cession d’Opella au fonds CD&R"),
+                 Doc(2, "Vente de Doliprane : l’Etat entre au capital d’Opella via Bpifrance"), IDF)
+    assert not f.conflict
+
+
+def test_centroid_keyword_pulls_a_differently_worded_headline_in() -> None:
+    doc = Doc(9, "Sbarro again files for Ch. 11 reorganization")
+    profile = (5, 60.0, {"sbarro": 5, "files": 3})
+    recent = {"sbarro": Counter({7: 5}), "files": Counter({7: 3, 8: 4})}
+    assert centroid_score(doc, IDF, profile, recent, 7) >= 0.2
+
+
+def test_a_country_alone_cannot_pull_an_article_into_a_cluster() -> None:
+    doc = Doc(9, "N. Korea floats more trash balloons across border, JCS says")
+    profile = (6, 80.0, {"korea": 6, "north": 6, "troops": 6, "kursk": 4})
+    recent = {"korea": Counter({7: 6})}                   # one Korea story dominates the window
+    assert centroid_score(doc, IDF, profile, recent, 7) == 0.0
+
+
+def test_related_coverage_overrides_a_cross_language_conflict() -> None:
+    fr = Doc(1, "Troupes nord-coréennes en Russie : Séoul envisage d’envoyer des soldats en Ukraine",
+             cluster_id=7)
+    en = Doc(2, "North Korean troops to reach Kursk front on Wednesday, Ukraine intelligence says")
+    assert best_cluster(en, IDF, [fr], {}, {}, {})[0] is None
+    assert best_cluster(en, IDF, [fr], {}, {}, {7: 1})[0] == 7
