@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
 from bot.dedup.text import TOPIC_NAMES, capitalised, is_title_case, lowercase_words, stem
 
-PAIR_THRESHOLD = 0.5
+PAIR_THRESHOLD = 0.7
 CENTROID_THRESHOLD = 0.2
 CENTROID_MIN_SHARED = 2   # title terms in common with the centroid, unless a keyword is shared
-KEYWORD_BONUS = 0.2
+KEYWORD_BONUS = 0.3
 KEYWORD_SHARE = 0.6       # of the term's recent postings that are in this cluster
 KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
 KEYWORD_MIN_SIZE = 3
