@@ -132,8 +132,9 @@ class Idf:
         return math.log((self.docs + 1) / (self._get(term) + 1)) + 1.0
 
     def distinctive(self, term: str) -> bool:
-        """In at most 5 % of articles: a capitalised word this rare names a place or a person."""
-        return self._get(term) <= max(3, 0.05 * self.docs)
+        """In at most 5 % of articles (or 10, while the store is small: a story's own name is in
+        every one of its articles): a capitalised word this rare names a place or a person."""
+        return self._get(term) <= max(10, 0.05 * self.docs)
 
     def rare(self, term: str) -> bool:
         """Rare enough to name a story (a place, a person, a company), not a topic word."""

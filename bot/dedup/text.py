@@ -52,7 +52,8 @@ _STOP_TEXT = """
     au aux avec ce ces cette contre dans de des du elle en est et il ils la le les leur
     leurs lui mais ne nous on ou par pas plus pour qu que qui sa se ses son sont sur un une
     vers y a été etre être fait face selon apres après avant entre sans sous tout tous
-    toute toutes deja déjà encore comme dont ou où si aussi ont va vont quand
+    toute toutes deja déjà encore comme dont ou où si aussi ont va vont quand chez nouveau
+    nouvelle nouveaux again
     """
 STOPWORDS = frozenset(fold(w) for w in _STOP_TEXT.split())
 
@@ -147,13 +148,13 @@ _TOPIC_GROUPS = {
     "india": "inde indien indiens indienne india indian indians",
     "moldova": "moldavie moldova moldovan", "georgia": "georgie georgia georgian",
     "africa": "afrique africain africains africaine africa african",
-    "nato": "otan nato", "ecb": "bce ecb",
+    "nato": "otan nato",
     "troops": "troupes troupe troops soldats soldat soldiers soldier",
 }
 _NAME_GROUPS = {
     "kursk": "kursk koursk", "kharkiv": "kharkiv kharkov", "odesa": "odesa odessa",
     "putin": "putin poutine", "zelensky": "zelensky zelenski zelenskyy zelenskiy",
-    "netanyahu": "netanyahu netanyahou",
+    "netanyahu": "netanyahu netanyahou", "ecb": "bce ecb",
 }
 ALIASES = {word: name for groups in (_TOPIC_GROUPS, _NAME_GROUPS)
            for name, group in groups.items() for word in group.split()}

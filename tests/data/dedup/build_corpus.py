@@ -6,15 +6,16 @@ Every piece in stories.py is an original article (its own dup_group). Copies are
 way they appear in real feeds:
 
 * ``gn``: the Google News item for it (opaque news.google.com link, " - Publisher" suffix kept
-  or removed as parse.py does, headline-only description); topic-feed items carry the
-  related-coverage list naming the story's other pieces;
+  or removed as parse.py does, empty summary as parse.py leaves it); for about half the
+  stories a topic-feed item carries the related-coverage list naming the story's other pieces;
 * ``syndication``: wire copy republished verbatim by another outlet;
 * ``farm``: a content farm's padded copy (a different first line, the seed's boilerplate lines,
   the text plus extra paragraphs; sometimes a rewritten clickbait title);
 * ``truncated``: an aggregator's copy with the summary cut off mid-text;
 * ``samefeed``: the same URL from another feed of the publisher with a rubric prefix;
 * ``prefix``: the AMP/mobile URL with a rubric prefix ("EN DIRECT -", "VIDÉO.", "UPDATE:");
-* ``edit``: the publisher's later headline edit under a new URL (minor words, punctuation).
+* ``edit``: the publisher's later headline edit under a new URL (minor words, punctuation);
+* ``flash``: a syndicated copy with the headline edited and the summary cut.
 
 Labels: ``dup_group`` (same text), ``story`` (same event), ``hard`` (hard-negative set: stories
 on the same topic, most the same day, that must stay apart).
@@ -98,6 +99,10 @@ def _edit_headline(title: str, lang: str, rng: random.Random) -> str:
     return rng.choice(edits)(title)
 
 
+def _stable_fraction(key: str) -> float:
+    return int(hashlib.blake2b(key.encode(), digest_size=4).hexdigest(), 16) / 0xFFFFFFFF
+
+
 def build() -> list[dict]:
     rng = random.Random(20241021)
     records: list[dict] = []
@@ -121,7 +126,8 @@ def build() -> list[dict]:
             url = f"https://www.{_domain(source)}/{story['id']}/{_slug(title)}"
             originals.append(add(
                 feed=f"{source} - une", source=source, url=url, title=title, summary=summary,
-                published=published, language=lang, story=story["id"], hard=story.get("hard", ""),
+                published=published, language=lang, story=story.get("story", story["id"]),
+                hard=story.get("hard", ""),
                 dup_group=f"{story['id']}#{n}",
             ))
         for n, orig in enumerate(originals):
@@ -141,13 +147,14 @@ def _copies(add, rng: random.Random, story: dict, orig: dict, originals: list[di
         keep_suffix = rng.random() < 0.5
         add(feed=f"Google News {lang}", source=source, is_google_news=True,
             url=f"https://news.google.com/rss/articles/CBMi{gid}",
-            title=f"{title} - {source}" if keep_suffix else title, summary=f"{title}  {source}",
+            title=f"{title} - {source}" if keep_suffix else title, summary="",
             published=t + rng.randint(5, 60) * 60, **common)
-    if n == 0 and len(originals) > 1:
+    # Topic feeds carry only the top stories: about half the stories get a related-coverage item.
+    if n == 0 and len(originals) > 1 and _stable_fraction(story["id"]) < 0.5:
         related = [{"title": o["title"], "url": f"https://news.google.com/rss/articles/CBMi{o['id']}x",
                     "source": o["source"]} for o in originals[1:]]
         add(feed=f"Google News topic {lang}", source=source, is_google_news=True,
-            url=f"https://news.google.com/rss/articles/CBMi{gid}t", title=title, summary=f"{title}  {source}",
+            url=f"https://news.google.com/rss/articles/CBMi{gid}t", title=title, summary="",
             related=related, published=t + rng.randint(30, 120) * 60, **common)
     if rng.random() < 0.45:
         outlet = rng.choice(SYNDICATORS[lang])
@@ -179,6 +186,13 @@ def _copies(add, rng: random.Random, story: dict, orig: dict, originals: list[di
             title=rng.choice(PREFIXES[lang]) + _plain_quotes(title).upper() if rng.random() < 0.3
             else rng.choice(PREFIXES[lang]) + title,
             summary=summary, published=t + rng.randint(1, 30) * 60, **common)
+    if rng.random() < 0.25 and len(summary.split()) > 20:
+        # Syndicated with the headline trimmed and the summary cut: no layer sees it whole.
+        outlet = rng.choice(SYNDICATORS[lang])
+        words = summary.split()
+        add(feed=f"{outlet} - flash", source=outlet, url=f"https://www.{_domain(outlet)}/flash/{gid}",
+            title=_edit_headline(title, lang, rng), summary=" ".join(words[: int(len(words) * 0.7)]) + "…",
+            published=t + rng.randint(20, 200) * 60, **common)
     if rng.random() < 0.3:
         add(feed=f"{source} - une", source=source, url=orig["url"] + "-maj",
             title=_edit_headline(title, lang, rng), summary=summary,

@@ -1,7 +1,8 @@
 # ruff: noqa: E501  (hand-written headline data: one headline per line reads better)
 """Hand-written stories for the labelled dedup corpus (see build_corpus.py).
 
-Each story: id, language, day (0 = 2024-10-21), hour, optional hard-negative set, and pieces.
+Each story: id, language, day (0 = 2024-10-21), hour, optional hard-negative set, optional
+story label (when two entries, e.g. French and English, report one event), and pieces.
 A piece is one outlet's own article: (source, title, summary). Pieces of one story are
 different articles about the same event (they must cluster, never be duplicates); copies of a
 piece (Google News item, syndication, republished farm copy, truncated summary, rubric prefix,
@@ -81,7 +82,9 @@ STORIES: list[dict] = [
          "Two Iskander missiles hit port facilities in Odesa, killing five employees and setting a "
          "container vessel flying the Panamanian flag on fire, the regional administration reported."),
     ]},
-    {"id": "frappe-kharkiv", "lang": "fr", "day": 3, "hour": 7, "hard": "frappes", "pieces": [
+    # The same two events in French: same stories as above (cross-language clustering).
+    {"id": "frappe-kharkiv", "story": "strike-kharkiv", "lang": "fr", "day": 3, "hour": 7, "hard": "strikes",
+     "pieces": [
         ("franceinfo", "Guerre en Ukraine : une frappe russe sur Kharkiv fait cinq morts",
          "Une bombe planante russe a frappé un immeuble d’habitation de Kharkiv dans la nuit, faisant cinq "
          "morts et au moins 32 blessés, selon le gouverneur régional."),
@@ -89,7 +92,8 @@ STORIES: list[dict] = [
          "Les secouristes fouillaient encore jeudi les décombres d’un immeuble de neuf étages du quartier "
          "de Kyivskyi, touché par une bombe guidée larguée par l’aviation russe."),
     ]},
-    {"id": "frappe-odessa", "lang": "fr", "day": 3, "hour": 9, "hard": "frappes", "pieces": [
+    {"id": "frappe-odessa", "story": "strike-odesa", "lang": "fr", "day": 3, "hour": 9, "hard": "strikes",
+     "pieces": [
         ("franceinfo", "Guerre en Ukraine : une frappe russe sur Odessa fait cinq morts",
          "Des missiles russes ont frappé le port d’Odessa dans la nuit, tuant cinq personnes et endommageant "
          "des terminaux céréaliers ainsi qu’un cargo civil, selon le gouverneur de la région."),
