@@ -40,7 +40,7 @@ KEYWORD_SHARE = 0.6       # of the term's recent postings that are in this clust
 KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
 KEYWORD_MIN_SIZE = 3
 RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
-TEMPLATE_COS = 0.4       # a conflicting closest member this similar is a templated sibling
+TEMPLATE_COS = 0.3       # a conflicting closest member this similar is a templated sibling
 TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
 
@@ -58,14 +58,20 @@ class PairFeatures:
     hours_apart: float
 
 
-def _title_names(a: Doc, idf: Idf) -> frozenset[str]:
-    """Stems of the distinctive names in ``a``'s title (places, people, organisations)."""
-    names = capitalised(a.title)
-    if not is_title_case(a.title):
-        names |= a.title_terms - lowercase_words(a.title)     # the headline's capitalised first word
-    return frozenset(
-        stem(t) for t in names & a.title_terms if not t[:1].isdigit() and idf.distinctive(stem(t))
-    )
+def _title_names(a: Doc, idf: Idf) -> tuple[frozenset[str], frozenset[str]]:
+    """Stems of the distinctive names in ``a``'s title: (all of them, the ones inside the title).
+
+    A headline's capitalised first word may be a name ("Doliprane : ...") or just a word
+    ("Guerre en Ukraine : ..."): it counts as a name both titles share, never as a conflict.
+    """
+    inside = capitalised(a.title)
+    first = set() if is_title_case(a.title) else a.title_terms - lowercase_words(a.title)
+
+    def keep(terms: set[str] | frozenset[str]) -> frozenset[str]:
+        return frozenset(stem(t) for t in terms & a.title_terms
+                         if not t[:1].isdigit() and idf.distinctive(stem(t)))
+
+    return keep(inside | first), keep(inside)
 
 
 def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool) -> bool:
@@ -73,10 +79,10 @@ def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool) -> bool:
     than two specific names: "Kharkiv" vs "Odesa" conflict; "Doliprane, Opella, Sanofi" vs
     "Doliprane, Opella, Bpifrance" do not. With ``countries=False`` a country alone does not
     make a conflict ("la Corée du Sud hausse le ton" vs "affirme Séoul" tell one story)."""
-    names_a, names_b = _title_names(a, idf), _title_names(b, idf)
+    (names_a, inside_a), (names_b, inside_b) = _title_names(a, idf), _title_names(b, idf)
     ignore = frozenset() if countries else TOPIC_NAMES
-    only_a = {t for t in names_a if t not in b.text_stems and t not in ignore}
-    only_b = {t for t in names_b if t not in a.text_stems and t not in ignore}
+    only_a = {t for t in inside_a if t not in b.text_stems and t not in ignore}
+    only_b = {t for t in inside_b if t not in a.text_stems and t not in ignore}
     if not only_a or not only_b:
         return False
     shared = {t for t in names_a & names_b if t not in TOPIC_NAMES}

@@ -54,6 +54,10 @@ _STOP_TEXT = """
     vers y a été etre être fait face selon apres après avant entre sans sous tout tous
     toute toutes deja déjà encore comme dont ou où si aussi ont va vont quand chez nouveau
     nouvelle nouveaux again
+    monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi
+    vendredi samedi dimanche january february march april june july august september october
+    november december janvier fevrier mars avril mai juin juillet aout septembre octobre
+    novembre decembre
     """
 STOPWORDS = frozenset(fold(w) for w in _STOP_TEXT.split())
 
