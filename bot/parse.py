@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import feedparser.mixin
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import ParseError
@@ -56,6 +57,12 @@ MAX_ENTRIES = 1_000
 # entity referenced 5,000 times costs 1.5 GB and 20 s ("quadratic blowup"). Legitimate feeds
 # declare short ones (<!ENTITY nbsp "&#160;">); a dropped entity stays as literal "&name;" text.
 MAX_ENTITY_VALUE_CHARS = 16
+
+# feedparser looks for an e-mail address in every author/creator/publisher/managingEditor/webMaster
+# text with a regex that is quadratic in the length of a run of letters: a 20,000-letter author
+# costs 1 s, a 1 MB one about 40 minutes of a worker thread (found by tests/test_hostile_feeds.py).
+# The text is cut to this length before that search (see _bounded_sync_author_detail).
+MAX_AUTHOR_SCAN_CHARS = 500
 
 _LANG_RE = re.compile(r"[a-z]{2,3}")
 _FIRST_ELEMENT = re.compile(rb"<\w")
@@ -128,6 +135,29 @@ def parse_feed(
         ttl_seconds=_ttl_seconds(feed.get("ttl")),
         articles=articles,
     )
+
+
+# -- feedparser hardening ----------------------------------------------------------------------
+
+
+_feedparser_sync_author_detail = feedparser.mixin._FeedParserMixin._sync_author_detail
+
+
+def _bounded_sync_author_detail(self: Any, key: str = "author") -> None:
+    """feedparser's own ``_sync_author_detail`` on an author text cut to MAX_AUTHOR_SCAN_CHARS.
+
+    Wraps a private method of feedparser 6 (pinned): the only way to bound its e-mail regex for
+    every syntax (plain text, CDATA, character references, UTF-16 documents). If a feedparser
+    upgrade renames it, tests/test_hostile_feeds.py::test_huge_author_fields fails on time.
+    """
+    context = self._get_context()
+    value = context.get(key)
+    if isinstance(value, str) and len(value) > MAX_AUTHOR_SCAN_CHARS:
+        context[key] = value[:MAX_AUTHOR_SCAN_CHARS]
+    _feedparser_sync_author_detail(self, key)
+
+
+feedparser.mixin._FeedParserMixin._sync_author_detail = _bounded_sync_author_detail  # type: ignore[method-assign]
 
 
 # -- hostile bytes -----------------------------------------------------------------------------
