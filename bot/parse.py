@@ -47,6 +47,7 @@ MAX_AUTHOR_CHARS = 300
 MAX_SOURCE_CHARS = 200
 MAX_RAW_SUMMARY_CHARS = 200_000
 MAX_RELATED = 50
+MAX_LINK_CHARS = 4_096              # longer "links" are junk (the digest links at most 2,048)
 MAX_TTL_MINUTES = 7 * 24 * 60
 # A feed is a window on recent news: real ones carry tens to a few hundred entries. Past this many,
 # only the newest are kept (storing and deduplicating 20,000 entries would hold the database
@@ -388,7 +389,7 @@ def _text(value: object) -> str:
 def _absolute(link: str, base: str) -> str:
     """``link`` made absolute against ``base``; "" unless the result is http(s)."""
     link = link.strip()
-    if not link:
+    if not link or len(link) > MAX_LINK_CHARS:
         return ""
     try:
         resolved = link if is_http_url(link) else (urljoin(base, link) if base else link)

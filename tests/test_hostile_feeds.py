@@ -234,6 +234,18 @@ def test_ten_megabyte_title(feed_server: FeedServer, tmp_path: Path) -> None:
     assert result.seconds < 10
 
 
+def test_megabyte_links_are_dropped(feed_server: FeedServer, tmp_path: Path) -> None:
+    long_link = "https://news.example/" + "a" * 3 * MB
+    feed_server.route("/hostile.xml", feed(
+        f"<item><title>Long link</title><guid>h1</guid><link>{long_link}</link></item>"
+        f'<item><title>Long guid</title><guid isPermaLink="true">{long_link}</guid></item>'), gzip=True)
+    result = run(feed_server, tmp_path, polling=f"max_bytes = {16 * MB}\n", trace=False)
+    assert_ordinary_entries_arrived(result)
+    assert {"Long link", "Long guid"} <= result.titles()
+    for row in result.articles:
+        assert len(row["link"]) <= 4096 and len(row["canonical_url"]) <= 4096 and len(row["guid"]) <= 1000
+
+
 def test_twenty_thousand_entries_are_capped_to_the_newest(feed_server: FeedServer, tmp_path: Path) -> None:
     # 20,000 entries (3 MB, within max_bytes). Storing and deduplicating them all held the
     # database thread for about a minute; parse.py keeps the newest 1,000 and says so.
