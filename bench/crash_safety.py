@@ -159,6 +159,42 @@ def phase_polling(work: Path, kills: int, rng: random.Random, feeds: int) -> dic
     }
 
 
+def phase_fresh_start(work: Path, kills: int, rng: random.Random) -> dict[str, object]:
+    """SIGKILL ``newsbot poll --once`` on a new database during start-up (schema creation,
+    migrations, first writes), then start it again: it must come up and poll normally."""
+    feed_proc, port = start_server("feeds", work, "--feeds", "5", "--grow", "5")
+    log = open(work / "fresh-child.log", "ab")  # noqa: SIM115
+    done = recovered = integrity = 0
+    problems: list[str] = []
+    try:
+        for i in range(kills):
+            db = work / f"fresh{i}.db"
+            config = work / "fresh.toml"
+            write_poll_config(config, db, port, 5)
+            cmd = [*NEWSBOT, "--config", str(config), "poll", "--once"]
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)
+            wait_for(db.exists, 10)                  # the kill lands from the file's creation on
+            time.sleep(rng.uniform(0.0, 0.05))
+            if not kill_child(proc):
+                continue
+            done += 1
+            if integrity_ok(db) == "ok":
+                integrity += 1
+            else:
+                problems.append(f"integrity_check after start-up kill {i}: {integrity_ok(db)}")
+            again = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=log)
+            if again.returncode == 0:
+                recovered += 1
+            else:
+                problems.append(f"restart after start-up kill {i} exited with {again.returncode}")
+            for f in work.glob(f"fresh{i}.db*"):
+                f.unlink()
+    finally:
+        stop_server(feed_proc)
+        log.close()
+    return {"kills": done, "integrity_ok": integrity, "restarts_ok": recovered, "problems": problems}
+
+
 # -- phase B: multi-part digests -----------------------------------------------------------------
 
 
@@ -298,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--kills", type=int, default=30, help="SIGKILLs per phase (default 30)")
-    parser.add_argument("--phase", choices=("a", "b", "both"), default="both")
+    parser.add_argument("--phase", choices=("a", "b", "both", "start"), default="both",
+                        help="a: polling, b: digests, start: kills during first start-up (not in both)")
     parser.add_argument("--feeds", type=int, default=40, help="feeds in phase A")
     parser.add_argument("--chats", type=int, default=8, help="chats in phase B")
     parser.add_argument("--target-window", action="store_true",
@@ -311,6 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="newsbot-crash-"))
     print(f"seed {seed}, work directory {work}")
     ok = True
+    if args.phase == "start":
+        started = time.monotonic()
+        m = phase_fresh_start(work, args.kills, rng)
+        print(f"\n== start-up on a new database ({time.monotonic() - started:.0f} s)")
+        _print(m)
+        ok &= m["restarts_ok"] == m["kills"] == m["integrity_ok"] and not m["problems"]
     if args.phase in ("a", "both"):
         started = time.monotonic()
         a = phase_polling(work, args.kills, rng, args.feeds)

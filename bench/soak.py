@@ -27,12 +27,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import linecache
 import logging
 import os
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -170,6 +172,8 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     logging.getLogger().addHandler(counter)
     app = build_application(config, TOKEN, executor)
     samples: list[dict[str, Any]] = []
+    warm_snapshot: tracemalloc.Snapshot | None = None
+    growth: list[str] = []
     started = time.monotonic()
     try:
         await app.initialize()
@@ -180,7 +184,7 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         scheduler = app.job_queue.scheduler
         end = started + args.minutes * 60
         print(f"{'min':>5} {'rss MB':>7} {'fds':>4} {'thr':>4} {'jobs':>5} {'overdue':>7} {'skips':>5} "
-              f"{'misfire':>7} {'articles':>8} {'runs':>5} {'sent':>6}", flush=True)
+              f"{'misfire':>7} {'articles':>8} {'runs':>5} {'sent':>6} {'lru':>6}", flush=True)
         while True:
             await asyncio.sleep(max(0.0, min(args.sample, end - time.monotonic())))
             sample = await asyncio.to_thread(take_sample, scheduler, executor, counter, sent_log, started)
@@ -188,9 +192,14 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             print(f"{sample['minute']:5.1f} {sample['rss_kb'] / 1024:7.1f} {sample['fds']:4d} "
                   f"{sample['threads']:4d} {sample['jobs']:5d} {len(sample['overdue']):7d} "
                   f"{sample['skips']:5d} {sample['misfires']:7d} {sample['articles']:8d} "
-                  f"{sample['runs']:5d} {sample['sent']:6d}", flush=True)
+                  f"{sample['runs']:5d} {sample['sent']:6d} {sample['lru']:6d}", flush=True)
+            warm = time.monotonic() - started >= 0.2 * (end - started)
+            if args.tracemalloc and warm_snapshot is None and warm:
+                warm_snapshot = tracemalloc.take_snapshot()
             if time.monotonic() >= end - 0.5:
                 break
+        if warm_snapshot is not None:
+            growth = top_growth(warm_snapshot, tracemalloc.take_snapshot())
     finally:
         stop_started = time.monotonic()
         if app.updater is not None and app.updater.running:
@@ -212,7 +221,29 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "samples": samples, "stop_seconds": stop_seconds, "feed_server": feed_stats, "bot_api": bot_stats,
         "db": final_db, "deliveries": compare_deliveries(config.storage.path, sent_log),
         "integrity": integrity_ok(config.storage.path), "warnings": dict(counter.counts.most_common(12)),
+        "growth": growth,
     }
+
+
+def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, n: int = 12) -> list[str]:
+    """Where Python memory grew between two snapshots (by source line), largest first."""
+    skip = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen *>"),
+            tracemalloc.Filter(False, linecache.__file__)]   # source lines of logged tracebacks
+    stats = after.filter_traces(skip).compare_to(before.filter_traces(skip), "lineno")
+    return [f"{s.size_diff / 1024:+9.0f} KiB {s.count_diff:+7d} blocks  {s.traceback[0]}" for s in stats[:n]]
+
+
+def lru_entries() -> int:
+    """Entries held by newsbot's functools.lru_cache functions (they fill up before RSS can be flat)."""
+    total = 0
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("bot.") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            info = getattr(value, "cache_info", None)
+            if callable(info) and getattr(value, "__module__", "") == name:
+                total += info().currsize
+    return total
 
 
 def take_sample(scheduler: Any, executor: DbExecutor, counter: LogCounter, sent_log: Path,
@@ -225,7 +256,7 @@ def take_sample(scheduler: Any, executor: DbExecutor, counter: LogCounter, sent_
         "minute": (time.monotonic() - started) / 60, **status, "jobs": sum(jobs["kinds"].values()),
         "job_kinds": jobs["kinds"], "overdue": jobs["overdue"],
         "skips": counter.counts["max_instances skip"], "misfires": counter.counts["misfire"],
-        "sent": sent, **figures,
+        "sent": sent, "lru": lru_entries(), **figures,
     }
 
 
@@ -283,7 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feed-faults", type=float, default=0.1, help="share of feed requests faulted")
     parser.add_argument("--telegram-faults", type=float, default=0.1,
                         help="chance per second of arming a Bot API fault")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="also report where Python memory grew after warm-up (slower)")
     args = parser.parse_args(argv)
+    if args.tracemalloc:
+        tracemalloc.start()
     if args.sample is None:
         args.sample = min(30.0, args.minutes * 60 / 12)
     work = Path(tempfile.mkdtemp(prefix="newsbot-soak-"))
@@ -303,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     print("delivery window (journal sent_at − server accept), ms:", result["deliveries"]["window_ms"])
     print("warnings logged:", result["warnings"])
     print("jobs at the end:", samples[-1]["job_kinds"] if samples else {})
+    if result["growth"]:
+        print("Python memory growth after warm-up (tracemalloc, by line):")
+        for line in result["growth"]:
+            print("  " + line)
     print()
     for line in lines:
         print(line)
