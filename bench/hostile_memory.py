@@ -3,7 +3,7 @@
 Each case is one document (at most the default max_bytes, 5 MB, unless stated), parsed in a fresh
 child process so its peak resident memory (ru_maxrss) is its own:
   newsbot    bot.parse.parse_feed (with its defences: long internal entities dropped, author
-             e-mail search bounded, newest 1,000 entries kept)
+             e-mail search bounded, newest 1,000 entries kept, more than MAX_TAGS tags refused)
   feedparser feedparser.parse alone on the same bytes, in a child that never imports bot (so
              without those defences), killed after --limit seconds
 and the gzip bomb goes through the real Fetcher from a local HTTP server.
@@ -89,6 +89,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "8,000 authors of 600 letters (5 MB)": lambda: long_authors(600, 8_000),
     "20,000 entries (3.4 MB)": lambda: many_entries(20_000),
     "malformed, 1.6 M unclosed <b> (4.8 MB)": lambda: malformed_nesting(1_600_000),
+    "malformed, 290,000 unclosed <b> (under MAX_TAGS)": lambda: malformed_nesting(290_000),
     "100,000 nested <div> in CDATA": lambda: nested_html(100_000),
     "10 MB title (max_bytes raised)": lambda: huge_title(10 * MB),
 }
@@ -120,7 +121,7 @@ def run_child(code: str, path: Path, limit: float) -> str:
     except subprocess.TimeoutExpired:
         return f"> {limit:g} s (killed)"
     except subprocess.CalledProcessError as exc:
-        return f"failed: {exc.stderr.strip().splitlines()[-1][:60]}"
+        return f"error: {exc.stderr.strip().splitlines()[-1][-60:]}"
     seconds, rss_kb, entries = float(out[0]), int(out[1]), int(out[2])
     return f"{seconds:7.2f} s {rss_kb / 1024:7.0f} MB {entries:6d} entries"
 
