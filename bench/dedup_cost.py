@@ -96,7 +96,7 @@ def fill(db_path: Path, size: int, seed: int = 1) -> None:
                 if rng.random() < 0.6 or next_cluster == 1:
                     cid = next_cluster
                     next_cluster += 1
-                    clusters.append((cid, aid, title, p, p, 1, 1, p, 50.0, 1))
+                    clusters.append((cid, aid, title, p, p, 1, 1, p, 8 * 40.0, size))  # fresh norms
                 else:
                     cid = rng.randint(max(1, next_cluster - 200), next_cluster - 1)
                 articles.append((aid, feed_id, f"g{aid}", f"https://filler.example/{aid}",

@@ -89,16 +89,17 @@ def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool) -> bool:
     return len(shared) < 2
 
 
-def features(a: Doc, b: Doc, idf: Idf) -> PairFeatures:
+def features(a: Doc, b: Doc, idf: Idf, *, names: bool = True) -> PairFeatures:
+    """Pair features; ``names=False`` skips the (costlier) naming-conflict checks."""
     title_cos = weighted_cosine(a.title_stems, b.title_stems, idf)
     text_cos = None
     if a.summary_words >= 12 and b.summary_words >= 12:
         text_cos = weighted_cosine(a.text_stems, b.text_stems, idf)
     shared = a.title_stems & b.title_stems
     shared_rare = sum(idf(t) for t in shared if idf.rare(t))
-    conflict = _conflict(a, b, idf, countries=False)
+    conflict = names and _conflict(a, b, idf, countries=False)
     # Same wording, other place (even a country): "... shakes southern Japan" / "... Peru".
-    templated = title_cos >= TEMPLATE_COS and _conflict(a, b, idf, countries=True)
+    templated = names and title_cos >= TEMPLATE_COS and _conflict(a, b, idf, countries=True)
     tags = 0.0
     if a.tags and b.tags:
         tags = len(a.tags & b.tags) / len(a.tags | b.tags)
@@ -175,24 +176,37 @@ def best_cluster(
             by_cluster[m.cluster_id].append(m)
     best: tuple[int | None, float] = (None, 0.0)
     for cluster_id in set(profiles) | set(by_cluster) | set(related_votes):
-        pair_best, closest, conflicts, compared, hours = 0.0, (-1.0, False), 0, 0, 0.0
-        for m in by_cluster.get(cluster_id, []):
-            f = features(doc, m, idf)
-            closest = max(closest, (f.title_cos, f.templated))
-            pair_best = max(pair_best, pair_score(f))
-            conflicts += f.conflict
-            compared += 1
-            hours = f.hours_apart if compared == 1 else min(hours, f.hours_apart)
         related = related_votes.get(cluster_id, 0)
-        if (closest[1] or (compared and conflicts == compared)) and not related:
+        # An upper bound first, without the naming checks (they can only veto): most candidate
+        # clusters stop here, which keeps the cost per article flat.
+        if not related and _score(doc, idf, cluster_id, by_cluster, profiles, term_clusters, False) < 1.0:
             continue
-        cent = 0.0
-        if cluster_id in profiles:
-            cent = centroid_score(doc, idf, profiles[cluster_id], term_clusters, cluster_id)
-            cent -= TIME_DECAY * math.log1p(hours / 12.0)   # a day or two later: a follow-up story
-        score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
-        if related:
-            score = max(score / RELATED_FACTOR, 1.0)
+        score = _score(doc, idf, cluster_id, by_cluster, profiles, term_clusters, True, related)
         if score >= 1.0 and score > best[1]:
             best = (cluster_id, score)
     return best
+
+
+def _score(
+    doc: Doc, idf: Idf, cluster_id: int, by_cluster: dict[int, list[Doc]], profiles: dict[int, Profile],
+    term_clusters: dict[str, Counter[int]], names: bool, related: int = 0,
+) -> float:
+    """Normalised score of one cluster (>= 1 joins); 0 when a naming conflict vetoes it."""
+    pair_best, closest, conflicts, compared, hours = 0.0, (-1.0, False), 0, 0, 0.0
+    for m in by_cluster.get(cluster_id, []):
+        f = features(doc, m, idf, names=names)
+        closest = max(closest, (f.title_cos, f.templated))
+        pair_best = max(pair_best, pair_score(f))
+        conflicts += f.conflict
+        compared += 1
+        hours = f.hours_apart if compared == 1 else min(hours, f.hours_apart)
+    if names and not related and (closest[1] or (compared and conflicts == compared)):
+        return 0.0
+    cent = 0.0
+    if cluster_id in profiles:
+        cent = centroid_score(doc, idf, profiles[cluster_id], term_clusters, cluster_id)
+        cent -= TIME_DECAY * math.log1p(hours / 12.0)   # a day or two later: a follow-up story
+    score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
+    if related:
+        score = max(score / RELATED_FACTOR, 1.0)
+    return score

@@ -163,9 +163,11 @@ def same_headline(a: Doc, b: Doc, idf: Idf) -> bool:
     ta, tb = a.title_terms, b.title_terms
     if len(ta) < 3 or len(tb) < 3 or a.title_numbers != b.title_numbers:
         return False
+    if weighted_cosine(a.title_stems, b.title_stems, idf) < 0.8:     # cheap test first
+        return False
     names = capitalised(a.title) | capitalised(b.title)
     common = lowercase_words(a.title) | lowercase_words(b.title)
-    for term in ta ^ tb:
-        if is_number(term) or term in names or (term not in common and idf.rare(stem(term))):
-            return False
-    return weighted_cosine(a.title_stems, b.title_stems, idf) >= 0.8
+    return not any(
+        is_number(term) or term in names or (term not in common and idf.rare(stem(term)))
+        for term in ta ^ tb
+    )

@@ -68,7 +68,7 @@ def _raw_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def words(text: str) -> tuple[str, ...]:
     """Every folded word of ``text`` in order (stopwords kept: used for shingles and keys)."""
     return tuple(w.replace(",", ".") for w in _raw_words(fold(text)))
@@ -88,7 +88,7 @@ def numbers(text: str) -> frozenset[str]:
     return frozenset(w for w in words(text) if is_number(w))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def capitalised(text: str) -> frozenset[str]:
     """Folded tokens written with a capital (or all caps) somewhere but not only sentence-first.
 
@@ -116,7 +116,7 @@ def capitalised(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def lowercase_words(text: str) -> frozenset[str]:
     """Folded tokens written all in lower case in ``text``: ordinary words, not names."""
     return frozenset(w.casefold() for w in _raw_words(plain(text)) if w.islower())
