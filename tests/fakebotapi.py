@@ -26,17 +26,19 @@ for an unknown query id is a 400 "query is too old".
 
 Fault controls: ``block(chat_id)`` (403), ``fail_next(method, status, n, retry_after)`` (429 with
 ``parameters.retry_after``, 5xx, any 4xx), ``migrate(chat_id, new_id)`` (400 with
-``parameters.migrate_to_chat_id``), ``delay(method, seconds)``, ``reset_connections(n)`` (the
-connection is dropped without an answer), ``rate_limit(per_second=30, per_chat=None,
-per_group_per_minute=None)`` (429 past Telegram's limits), ``fail_set_my_commands``-style failures
-are just ``fail_next("setMyCommands", 500, n=10)``.
+``parameters.migrate_to_chat_id``), ``delay(method, seconds)`` (``after=True``: the request is
+processed first and only its answer is late, so a client timing out has in fact been served),
+``reset_connections(n)`` (the connection is dropped without an answer),
+``rate_limit(per_second=30, per_chat=None, per_group_per_minute=None)`` (429 past Telegram's
+limits), ``fail_set_my_commands``-style failures are just ``fail_next("setMyCommands", 500, n=10)``.
 
 Records: ``.sent`` (one :class:`Sent` per message accepted: chat_id, text as sent, parse_mode,
 preview_disabled, plus message_id, reply_markup and the parsed plain text), ``.edits``,
 ``.calls`` ((method, params) for every request, failed ones included), ``.callback_answers``,
 ``.commands`` ({(scope_type, language_code): [commands]}; scope_type "default", "chat:<id>"...),
 ``.errors`` ((method, status, description) of every error answered), ``.too_many`` (count of 429s
-answered).
+answered), ``.timeline`` ((monotonic time, method, HTTP status, chat_id) of every answer given),
+``.late_abandoned`` (requests done under ``delay(after=True)`` whose client left before the answer).
 """
 
 from __future__ import annotations
@@ -355,6 +357,7 @@ class FakeBotAPI:
         self._updates: list[dict[str, Any]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
+        self._late: dict[str, float] = {}
         self._resets: dict[str | None, int] = {}
         self._blocked: set[int | str] = set()
         self._migrated: dict[int | str, int] = {}
@@ -375,6 +378,9 @@ class FakeBotAPI:
         self.unknown_methods: list[str] = []
         self.tokens_seen: set[str] = set()
         self.too_many = 0
+        self.timeline: list[tuple[float, str, int, Any]] = []
+        self._last_chat: dict[int, Any] = {}
+        self.late_abandoned = 0                 # processed requests whose late answer nobody waited for
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -580,13 +586,20 @@ class FakeBotAPI:
             for _ in range(n):
                 queue.append(_Fault(status, retry_after, description))
 
-    def delay(self, method: str, seconds: float) -> None:
-        """Every call of ``method`` (``"*"`` = all) waits ``seconds`` before answering (0 clears)."""
+    def delay(self, method: str, seconds: float, *, after: bool = False) -> None:
+        """Every call of ``method`` (``"*"`` = all) waits ``seconds`` before answering (0 clears).
+
+        ``after=False`` waits before doing anything (a client that gives up first leaves nothing
+        done); ``after=True`` does the work first (the message is sent and recorded) and then
+        holds the answer back: what a request that timed out at the client after Telegram
+        accepted it looks like.
+        """
+        table = self._late if after else self._delays
         with self._lock:
             if seconds > 0:
-                self._delays[method] = seconds
+                table[method] = seconds
             else:
-                self._delays.pop(method, None)
+                table.pop(method, None)
 
     def reset_connections(self, n: int = 1, method: str | None = None) -> None:
         """Drop the connection of the next ``n`` requests without answering.
@@ -696,6 +709,25 @@ class FakeBotAPI:
         return None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        try:
+            response = await self._answer(request)
+        finally:
+            with self._lock:
+                chat_id = self._last_chat.pop(id(request), None)
+        with self._lock:
+            self.timeline.append((time.monotonic(), method, response.status, chat_id))
+            late = self._late.get(method, self._late.get("*", 0.0))
+        if late:
+            try:
+                await asyncio.sleep(late)      # processed; the answer is late
+            except asyncio.CancelledError:     # the client gave up (timed out) and closed the connection
+                with self._lock:
+                    self.late_abandoned += 1
+                raise
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         token, method = request.match_info["token"], request.match_info["method"]
         try:
             params = await self._read_params(request)
@@ -704,6 +736,7 @@ class FakeBotAPI:
         with self._lock:
             self.calls.append((method, params))
             self.tokens_seen.add(token)
+            self._last_chat[id(request)] = params.get("chat_id")
             delay = self._delays.get(method, self._delays.get("*", 0.0))
         if self.expected_token is not None and token != self.expected_token:
             return self._error(method, 401, "Unauthorized")
