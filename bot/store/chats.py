@@ -32,7 +32,8 @@ from bot.store.schema import register
 migrations = register(Migrations("newsbot.telegram"))
 
 STATES = ("active", "paused", "blocked")
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# ASCII digits only: "\d" alone also matches "٣", "𝟎"... and "7:3٠" would be stored beside "07:30".
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
 
 
 @migrations()
