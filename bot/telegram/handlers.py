@@ -403,8 +403,22 @@ async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         try:
             await query.edit_message_reply_markup(tags_keyboard(config.tags, followed, language))
         except BadRequest as exc:
+            # The tap is done and answered; a keyboard that cannot be redrawn (the message was
+            # deleted, or is too old to edit) is no error worth the error handler's apology.
             if "not modified" not in str(exc).lower():
-                raise
+                log.info("could not redraw the tags keyboard in chat %s: %s", chat_id, exc)
+
+
+async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap whose data no button of ours carries (forged, or from an older version): answer it,
+    or the user's client shows a spinner until Telegram's timeout."""
+    query = update.callback_query
+    if query is None:
+        return
+    services = get_services(context.bot_data)
+    language = pick_language(query.from_user.language_code if query.from_user else None, None,
+                             services.config.telegram.language)
+    await query.answer(plain(language, "button_gone"))
 
 
 def _resolve_words(tags: tuple[TagConfig, ...], words: list[str]) -> list[str] | tuple[str, str | None]:
@@ -814,6 +828,7 @@ def register(application: Application) -> None:
     for name, callback in COMMAND_HANDLERS:
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     application.add_handler(CallbackQueryHandler(tag_callback, pattern=f"^{TAG_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(unknown_callback))
     application.add_handler(ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(only_new & filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(only_new & filters.TEXT & filters.ChatType.PRIVATE, plain_text))
