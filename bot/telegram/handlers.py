@@ -799,7 +799,10 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         log.info("chat %s refuses messages (%s): marked blocked", chat_id, context.error)
         services = get_services(context.bot_data)
         if await services.executor.call(chat_store.get_chat, chat_id) is not None:
-            await services.executor.call(chat_store.set_state, chat_id, "blocked", str(context.error))
+            # Scrubbed like every error text we store: a proxy's or Telegram's description may
+            # quote the request URL, which holds the token.
+            await services.executor.call(chat_store.set_state, chat_id, "blocked",
+                                         delivery.scrub(str(context.error)))
             await reschedule_chat(context.application, chat_id)
         return
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
