@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.cli import main
 from bot.store import chats as chat_store
 from bot.store import deliveries as journal
 from bot.telegram import schedule
-from bot.telegram.delivery import DeliveryPolicy, PacedRateLimiter, deliver_digest
+from bot.telegram.delivery import DeliveryPolicy, PacedRateLimiter, deliver_digest, resume_pending
+from bot.telegram.logs import install_redaction
 from tests.bot_harness import TOKEN, Harness, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 
@@ -215,3 +219,88 @@ async def test_one_chat_blocking_and_one_migrating_leave_the_others_alone(
         assert [o.status for o in again] == ["empty"] * 3 + ["skipped", "empty"]
         assert len(fake.calls_of("sendMessage")) == calls
         assert h.db(chat_store.chat_times, new_group) == ["08:00", "19:00"]
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+SECRET_PART = TOKEN.split(":", 1)[1]
+
+
+def assert_no_token(text: str, where: str) -> None:
+    assert TOKEN not in text and SECRET_PART not in text, where
+
+
+async def test_token_never_leaks_through_a_full_cycle_with_errors(
+    tmp_path: Path, fake_bot_api: FakeBotAPI, caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Digests, commands and polling meet errors whose texts embed the request URL (so the
+    token): a 401 (InvalidToken), 403s while sending a digest and while answering a command,
+    a 400, 5xx and dropped connections, a failing getUpdates. Then no log record at any level,
+    no outcome error, no row of the database (a full dump, and the raw file bytes), and no
+    output of ``newsbot export``, ``subscribers`` or ``digest --dry-run`` holds the token."""
+    fake = fake_bot_api
+    caplog.set_level(logging.DEBUG)
+    chats = (101, 102, 103, 104)
+    try:
+        async with bot_with_digests(tmp_path, fake, chats=chats, stories=12) as h:
+            for name in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp"):
+                logging.getLogger(name).setLevel(logging.DEBUG)
+            url = f"{fake.base_url}{TOKEN}/sendMessage"
+            config = h.app.bot_data["services"].config
+            outcomes = []
+            fake.fail_next("sendMessage", 401, description=f"Unauthorized: POST {url}")
+            outcomes.append(await deliver_digest(h.app.bot, h.executor, config, 101, policy=FAST))
+            fake.fail_next("sendMessage", 403, description=f"Forbidden: bot was blocked ({url})")
+            outcomes.append(await deliver_digest(h.app.bot, h.executor, config, 102, policy=FAST))
+            fake.fail_next("sendMessage", 400, description=f"Bad Request: can't parse entities at {url}")
+            outcomes.append(await deliver_digest(h.app.bot, h.executor, config, 103, policy=FAST))
+            fake.fail_next("sendMessage", 502, n=2, description=f"Bad Gateway: upstream {url} failed")
+            fake.reset_connections(1, method="sendMessage")
+            outcomes.append(await deliver_digest(h.app.bot, h.executor, config, 104, policy=FAST))
+            # A subscriber's command answer refused with a 403: the error handler marks it blocked.
+            await h.command(105, "/start")
+            fake.fail_next("sendMessage", 403, description=f"Forbidden: user is deactivated {url}")
+            await h.quiet(105, "/help")
+            await fake.wait_for(lambda: h.chat(105)["state"] == "blocked", what="105 blocked")
+            blocked_dump = "\n".join(h.db(lambda db: list(db.conn.iterdump())))
+            polling = f"{fake.base_url}{TOKEN}/getUpdates"
+            fake.fail_next("getUpdates", 502, n=2, description=f"Bad Gateway {polling}")
+            await h.command(105, "/start", timeout=10)
+            fake.fail_next("getChatMember", 500, description=f"Internal error {url}")
+            await h.command(-9, "/time 09:00", chat_type="group", user_id=3)
+            # The token comes back: the chat left pending by the 401 is resumed.
+            await resume_pending(h.app.bot, h.executor, config, policy=FAST)
+            dump = "\n".join(h.db(lambda db: list(db.conn.iterdump())))
+    finally:
+        for name in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        install_redaction(TOKEN)                                # restore the WARNING floor
+    assert [o.status for o in outcomes] == ["failed", "blocked", "sent", "sent"], outcomes
+    assert {e[1] for e in fake.errors} >= {400, 401, 403, 500, 502}
+    assert TOKEN in fake.tokens_seen                            # the token was really used
+    assert len(fake.sent_to(101)) > 1                           # resumed after the 401
+
+    for o in outcomes:
+        assert_no_token(str(o.error or ""), f"outcome {o}")
+    assert any("<redacted>" in r.getMessage() for r in caplog.records)
+    for r in caplog.records:
+        assert_no_token(r.getMessage(), f"log {r.name}")
+        assert_no_token(r.exc_text or "", f"traceback {r.name}")
+    assert_no_token(caplog.text, "caplog")
+    assert "blocked (" in dump or "'blocked'" in dump
+    assert_no_token(dump, "database dump")
+    assert "deactivated" in blocked_dump
+    assert_no_token(blocked_dump, "database dump with chat 105 blocked")
+    for path in tmp_path.glob("bot.db*"):
+        raw = path.read_bytes()
+        assert TOKEN.encode() not in raw and SECRET_PART.encode() not in raw, path.name
+
+    monkeypatch.setenv("NEWSBOT_TEST_TOKEN", TOKEN)
+    capsys.readouterr()
+    config_path = str(tmp_path / "config.toml")
+    for argv in (["export"], ["export", "--format", "csv"], ["subscribers"],
+                 ["digest", "--chat", "104", "--dry-run"], ["digest", "--chat", "1", "--dry-run"]):
+        main(["--config", config_path, *argv])
+        out, err = capsys.readouterr()
+        assert_no_token(out + err, " ".join(argv))
