@@ -12,6 +12,7 @@ interrupted digests, and starts the feed poller on the same APScheduler as the j
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
@@ -21,7 +22,7 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
 
 from bot.config import Config, read_env
 from bot.errors import NewsbotError
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 POLL_TIMEOUT = 10                 # seconds of one getUpdates long poll (stop waits at most this)
+WATCHDOG_INTERVAL = 2.0           # seconds between checks that polling is still alive
+FATAL_KEY = "fatal"
 
 
 def build_application(
@@ -124,12 +127,37 @@ async def apply_config(application: Application, config: Config) -> None:
         await register_commands(application)
 
 
+def polling_failure(application: Application) -> BaseException | None:
+    """The error that ended the updater's polling loop, or None while it runs.
+
+    PTB's retry loop gives up for good on InvalidToken (a 401 to getUpdates: the token was
+    revoked) and leaves ``updater.running`` True: the process would live on deaf, its digests
+    all failing. There is no public hook for this, hence the look at the polling task.
+    """
+    task = getattr(application.updater, "_Updater__polling_task", None)
+    if not isinstance(task, asyncio.Task) or not task.done() or task.cancelled():
+        return None
+    return task.exception()
+
+
+async def watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop ``newsbot run`` (exit 1, one line) when polling died, instead of running deaf."""
+    error = polling_failure(context.application)
+    if error is None or FATAL_KEY in context.application.bot_data:
+        return
+    context.application.bot_data[FATAL_KEY] = error
+    log.critical("polling Telegram stopped for good (%s): stopping newsbot", error)
+    context.application.stop_running()
+
+
 async def post_init(application: Application) -> None:
     await register_commands(application)
     await schedule.sync_config_channels(application)
     await schedule.sync_schedules(application)
     assert application.job_queue is not None
     schedule.start_background_jobs(application.job_queue)
+    if application.bot_data.get("watch_polling"):
+        application.job_queue.run_repeating(watch_polling, WATCHDOG_INTERVAL, name="polling-watchdog")
     if application.bot_data.get("poll_feeds", True):
         start_feed_poller(application)
     log.warning("newsbot is running as @%s; Ctrl-C to stop", application.bot.username)
@@ -161,10 +189,14 @@ def run_bot(config: Config) -> int:
     executor = DbExecutor(config.storage.path)
     try:
         application = build_application(config, token, executor)
+        application.bot_data["watch_polling"] = True
         application.run_polling(
             timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
             stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=False,
         )
+        fatal = application.bot_data.get(FATAL_KEY)
+        if fatal is not None:
+            raise fatal
     except InvalidToken:
         _stderr(f"newsbot: Telegram refused the bot token in {env} (check it with @BotFather)")
         return 1
