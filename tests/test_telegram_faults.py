@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +30,7 @@ from bot.store import deliveries as journal
 from bot.telegram import schedule
 from bot.telegram.delivery import DeliveryPolicy, PacedRateLimiter, deliver_digest, resume_pending
 from bot.telegram.logs import install_redaction
-from tests.bot_harness import TOKEN, Harness, running_bot
+from tests.bot_harness import TOKEN, Harness, make_config, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 
 __all__ = ["fake_bot_api"]
@@ -304,3 +307,30 @@ async def test_token_never_leaks_through_a_full_cycle_with_errors(
         main(["--config", config_path, *argv])
         out, err = capsys.readouterr()
         assert_no_token(out + err, " ".join(argv))
+
+
+def test_token_revoked_while_running_stops_newsbot_with_one_line(tmp_path: Path) -> None:
+    """A 401 to getUpdates (token revoked with @BotFather while running): python-telegram-bot
+    gives up polling for good but keeps the process alive, deaf. `newsbot run` now notices
+    within seconds and exits 1 with one line, without the token."""
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "NEWSBOT_TEST_TOKEN"}
+    env["NEWSBOT_TEST_TOKEN"] = TOKEN
+    with FakeBotAPI(token=TOKEN) as fake:
+        make_config(tmp_path, fake)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(tmp_path / "config.toml"), "run"], cwd=root,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            fake.wait_for_sync(lambda: len(fake.calls_of("getUpdates")) >= 1, timeout=20, what="polling")
+            fake.fail_next("getUpdates", 401, description="Unauthorized")
+            fake.push_command(42, "/help")                  # ends the current long poll
+            _, err = proc.communicate(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 1, err
+    assert "refused the bot token in NEWSBOT_TEST_TOKEN" in err
+    assert_no_token(err, "stderr")
