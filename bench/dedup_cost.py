@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -165,30 +167,45 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="dedup cost at growing store sizes")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--reps", type=int, default=6)
+    parser.add_argument("--trials", type=int, default=3, help="timed replays per size, interleaved")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the databases (default: tmp)")
     args = parser.parse_args()
-    rates = []
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         # Warm-up (untimed): imports, regex caches, SQLite statement paths.
         warm = Path(tmp) / "warm.db"
         fill(warm, 1000)
         replay(warm, 1)
+        filled: dict[int, Path] = {}
         for size in args.sizes:
-            path = Path(tmp) / f"cost-{size}.db"
+            filled[size] = Path(tmp) / f"cost-{size}.db"
             start = time.perf_counter()
-            fill(path, size)
-            filled = time.perf_counter() - start
-            clear_caches()
-            count, spent = replay(path, args.reps)
-            rate = count / spent
-            rates.append(rate)
-            mb = path.stat().st_size / 1e6
-            print(f"{size:>9,} stored articles ({mb:,.0f} MB, filled in {filled:.0f}s): "
-                  f"{rate:,.0f} articles/s through save_articles + process_articles "
-                  f"({spent * 1000 / count:.2f} ms/article, {count} articles)")
-            path.unlink()
-    if len(rates) > 1:
-        print(f"ratio smallest/largest store: {rates[0] / rates[-1]:.2f}x (must be <= 1.5x)")
+            fill(filled[size], size)
+            mb = filled[size].stat().st_size / 1e6
+            print(f"{size:>9,} stored articles: {mb:,.0f} MB, filled in {time.perf_counter() - start:.0f}s")
+        # Trials alternate between sizes, each on a fresh copy of the filled store, so load from
+        # other processes on the machine hits both sizes alike; the best and median are kept.
+        rates: dict[int, list[float]] = {size: [] for size in args.sizes}
+        count = 0
+        for _ in range(args.trials):
+            for size in args.sizes:
+                work = Path(tmp) / "work.db"
+                shutil.copyfile(filled[size], work)
+                clear_caches()
+                count, spent = replay(work, args.reps)
+                rates[size].append(count / spent)
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(work) + suffix).unlink(missing_ok=True)
+        for size in args.sizes:
+            r = sorted(rates[size])
+            print(f"{size:>9,} stored articles: best {r[-1]:,.0f} articles/s "
+                  f"({1000 / r[-1]:.2f} ms/article), median {statistics.median(r):,.0f}/s, "
+                  f"{count} articles per trial through save_articles + process_articles")
+    if len(args.sizes) > 1:
+        first, last = args.sizes[0], args.sizes[-1]
+        best = max(rates[first]) / max(rates[last])
+        median = statistics.median(rates[first]) / statistics.median(rates[last])
+        print(f"ratio {first:,} / {last:,} stored: {best:.2f}x on best, {median:.2f}x on median "
+              "(must be <= 1.5x)")
     return 0
 
 

@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 DUP_WINDOW = 3 * DAY
 CLUSTER_WINDOW = 3 * DAY
-POSTINGS_PER_TERM = 30
-MAX_CANDIDATES = 20
-MAX_CLUSTERS = 12
+POSTINGS_PER_TERM = 20
+MAX_CANDIDATES = 12
+CANDIDATE_FLOOR = 0.3       # of the best candidate's overlap
+MAX_CLUSTERS = 8
 MAX_SUMMARY_ENTITIES = 8
 
 
@@ -202,15 +203,20 @@ class _Neighbourhood:
         overlap: Counter[int] = Counter()
         self.cluster_overlap: Counter[int] = Counter()
         self.term_clusters: dict[str, Counter[int]] = defaultdict(Counter)
+        weights = {key: idf(term) ** 2 for key, term in keys.items()}
         for key, aid, cid in store.find_postings(db, list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
             if aid == doc.id:
                 continue
-            weight = idf(keys[key]) ** 2
+            weight = weights[key]
             overlap[aid] += weight
             if cid is not None:
                 self.term_clusters[keys[key]][cid] += 1
                 self.cluster_overlap[cid] += weight
-        self.members = _load(db, [aid for aid, _ in overlap.most_common(MAX_CANDIDATES)])
+        ranked = overlap.most_common(MAX_CANDIDATES)
+        # Only candidates sharing a real part of the best overlap: in a big store many articles
+        # share one common word, and scoring them all would make the cost grow with the store.
+        floor = ranked[0][1] * CANDIDATE_FLOOR if ranked else 0.0
+        self.members = _load(db, [aid for aid, weight in ranked if weight >= floor])
         idf.prefetch(t for d in self.members for t in d.text_stems)
 
     def top_clusters(self, n: int) -> list[int]:
