@@ -164,8 +164,9 @@ def phase_fresh_start(work: Path, kills: int, rng: random.Random) -> dict[str, o
     migrations, first writes), then start it again: it must come up and poll normally."""
     feed_proc, port = start_server("feeds", work, "--feeds", "5", "--grow", "5")
     log = open(work / "fresh-child.log", "ab")  # noqa: SIM115
-    done = recovered = integrity = 0
+    done = recovered = integrity = mid_migration = 0
     problems: list[str] = []
+    final_migrations = _count_migrations()
     try:
         for i in range(kills):
             db = work / f"fresh{i}.db"
@@ -173,11 +174,16 @@ def phase_fresh_start(work: Path, kills: int, rng: random.Random) -> dict[str, o
             write_poll_config(config, db, port, 5)
             cmd = [*NEWSBOT, "--config", str(config), "poll", "--once"]
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)
-            wait_for(db.exists, 10)                  # the kill lands from the file's creation on
-            time.sleep(rng.uniform(0.0, 0.05))
+            deadline = time.monotonic() + 10          # the kill lands from the file's creation on,
+            while not db.exists() and time.monotonic() < deadline:   # when migrations run (~3 ms)
+                time.sleep(0.0002)
+            time.sleep(rng.uniform(0.0, 0.008))
             if not kill_child(proc):
                 continue
             done += 1
+            applied = migrations_applied(db)
+            if applied < final_migrations:
+                mid_migration += 1
             if integrity_ok(db) == "ok":
                 integrity += 1
             else:
@@ -192,7 +198,28 @@ def phase_fresh_start(work: Path, kills: int, rng: random.Random) -> dict[str, o
     finally:
         stop_server(feed_proc)
         log.close()
-    return {"kills": done, "integrity_ok": integrity, "restarts_ok": recovered, "problems": problems}
+    return {"kills": done, "kills_before_all_migrations_applied": mid_migration,
+            "migrations": final_migrations, "integrity_ok": integrity, "restarts_ok": recovered,
+            "problems": problems}
+
+
+def migrations_applied(db: Path) -> int:
+    conn = sqlite3.connect(str(db))
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+
+
+def _count_migrations() -> int:
+    from bot.store.db import open_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_database(Path(tmp) / "m.db")
+        db.conn.close()
+        return migrations_applied(Path(tmp) / "m.db")
 
 
 # -- phase B: multi-part digests -----------------------------------------------------------------
