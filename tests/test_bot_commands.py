@@ -33,7 +33,7 @@ async def test_start_welcomes_subscribes_and_resumes(tmp_path: Path, fake_bot_ap
         assert welcome.parse_mode == "HTML"
         chat = h.chat(42)
         assert chat is not None and chat["state"] == "active" and chat["language"] == "fr"
-        assert h.db(chat_store.chat_tags, 42) == {"north-korea", "ukraine", "middle-east"}
+        assert h.db(chat_store.chat_tags, 42) == set()      # no tag chosen = every story
         assert digest_jobs(h, 42) == ["digest:42:08:00", "digest:42:19:00"]
 
         (english,) = await h.command(43, "/start", language_code="en-GB")
@@ -71,7 +71,7 @@ async def test_tags_keyboard_toggles_and_is_redrawn(tmp_path: Path, fake_bot_api
         assert [b["text"] for row in edited for b in row] == ["✓ Corée du Nord", "✓ Proche-Orient", "Ukraine"]
         answer = await h.tap(42, "tag:ukraine", menu.message_id)
         assert answer["text"].startswith("✓ Ukraine")
-        assert "ukraine" in h.db(chat_store.chat_tags, 42)
+        assert h.db(chat_store.chat_tags, 42) == set()      # every tag again = everything
         # A tag removed from the config since the keyboard was drawn: told, keyboard refreshed.
         answer = await h.tap(42, "tag:atlantis", menu.message_id)
         assert "n'existe plus" in answer["text"]
@@ -98,7 +98,8 @@ async def test_follow_unfollow_and_typo_suggestions(tmp_path: Path, fake_bot_api
         assert h.db(chat_store.chat_tags, 42) == {"ukraine", "middle-east"}
         (again,) = await h.command(42, "/unfollow north-korea")
         assert "ne suiviez pas" in again.plain
-        (follow,) = await h.command(42, "/follow NORTH-KOREA")
+        follow, everything = await h.command(42, "/follow NORTH-KOREA", n=2)   # every tag again
+        assert "toutes les nouvelles" in everything.plain
         assert "suivez maintenant : Corée du Nord" in follow.plain
         await h.command(42, "/unfollow ukraine middle-east north-korea", n=2)
         assert h.db(chat_store.chat_tags, 42) == set()
@@ -205,7 +206,7 @@ async def test_group_non_admin_cannot_change_settings(tmp_path: Path, fake_bot_a
         (menu,) = await h.command(group, "/tags", chat_type="group", user_id=11)
         answer = await h.tap(group, "tag:ukraine", menu.message_id, chat_type="group", user_id=12)
         assert answer.get("show_alert") is True and "administrateurs" in answer["text"]
-        assert "ukraine" in h.db(chat_store.chat_tags, group)
+        assert h.db(chat_store.chat_tags, group) == set()          # unchanged: still everything
         # Anyone may read.
         h.world.story("Kyiv : nouvelle offensive", tags=("ukraine",))
         (digest,) = await h.command(group, "/digest", chat_type="group", user_id=12)

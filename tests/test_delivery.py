@@ -394,17 +394,18 @@ async def test_group_migration_keeps_subscription(bot, fake_bot_api, executor, w
 async def test_priority_alert_once_per_story_per_chat(bot, fake_bot_api, executor, world) -> None:  # noqa: F811
     world.subscribe(42, tags=("north-korea",))
     world.subscribe(43, tags=("ukraine",))
-    world.subscribe(44)                                     # follows nothing explicitly: no alerts
+    world.subscribe(44)                                     # no tag chosen = everything: alerted too
     cluster = world.story("Pyongyang test", sources=("A", "B", "C"), tags=("north-korea",))
     world.story("Pyongyang minor", sources=("A",), tags=("north-korea",))
     config = make_config(priority_min_sources=3)
-    assert await send_priority_alerts(bot, executor, config, now=NOW) == 1
+    assert await send_priority_alerts(bot, executor, config, now=NOW) == 2
     assert "Pyongyang test" in texts(fake_bot_api, 42)[0] and "🚨" in texts(fake_bot_api, 42)[0]
+    assert "Pyongyang test" in texts(fake_bot_api, 44)[0]
     world.grow(cluster, "D", NOW + 10)
     assert await send_priority_alerts(bot, executor, config, now=NOW + 20) == 0
     outcome = await deliver_digest(bot, executor, config, 42, now=NOW + 30, policy=FAST)
     assert outcome.stories == 1 and "Pyongyang minor" in texts(fake_bot_api, 42)[-1]
-    assert not fake_bot_api.sent_to(43) and not fake_bot_api.sent_to(44)
+    assert not fake_bot_api.sent_to(43) and len(fake_bot_api.sent_to(44)) == 1
 
 
 async def test_rate_limiter_paces_one_chat_without_429(fake_bot_api, executor, world) -> None:  # noqa: F811

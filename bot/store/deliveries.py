@@ -129,23 +129,25 @@ def cluster_story(db: Database, row: dict[str, Any], shown_tags: set[str] | None
 def priority_candidates(
     db: Database, priority_tags: Iterable[str], *, min_sources: int, since: float
 ) -> list[dict[str, Any]]:
-    """(chat_id, cluster row) pairs: active chats following a priority tag that one of their
-    clusters carries, with enough sources, updated since ``since``, not yet sent to the chat."""
+    """(chat_id, cluster row) pairs: active chats following a priority tag (or following
+    everything: no tags chosen) that one of their clusters carries, with enough sources, updated
+    since ``since``, not yet sent to the chat."""
     tags = sorted(set(priority_tags))
     if not tags:
         return []
     marks = ", ".join("?" * len(tags))
     sql = f"""
-        SELECT DISTINCT ct.chat_id, c.id, c.title, c.representative_id, c.first_seen, c.last_seen,
+        SELECT DISTINCT ch.chat_id, c.id, c.title, c.representative_id, c.first_seen, c.last_seen,
                c.size, c.source_count, {STORY_TIME} AS story_time
         FROM clusters c
         JOIN articles a ON a.cluster_id = c.id
         JOIN article_tags t ON t.article_id = a.id AND t.tag IN ({marks})
-        JOIN chat_tags ct ON ct.tag = t.tag
-        JOIN chats ch ON ch.chat_id = ct.chat_id AND ch.state = 'active'
+        JOIN chats ch ON ch.state = 'active'
         WHERE c.source_count >= ? AND c.updated_at >= ?
-          AND NOT EXISTS (SELECT 1 FROM sent_clusters s WHERE s.chat_id = ct.chat_id AND s.cluster_id = c.id)
-        ORDER BY ct.chat_id, c.id
+          AND (EXISTS (SELECT 1 FROM chat_tags ct WHERE ct.chat_id = ch.chat_id AND ct.tag = t.tag)
+               OR NOT EXISTS (SELECT 1 FROM chat_tags ct WHERE ct.chat_id = ch.chat_id))
+          AND NOT EXISTS (SELECT 1 FROM sent_clusters s WHERE s.chat_id = ch.chat_id AND s.cluster_id = c.id)
+        ORDER BY ch.chat_id, c.id
     """
     return _rows(db.execute(sql, (*tags, min_sources, since)))
 

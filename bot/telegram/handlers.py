@@ -308,15 +308,14 @@ def _tags_summary(config: Config, followed: set[str], language: str) -> str:
 
 def _subscribe(db: Database, chat_id: int, kind: str, title: str, language: str, config: Config,
                now: float) -> tuple[bool, set[str], list[str], str]:
-    """Create (all tags, default times) or resume the chat; (new?, tags, times, timezone)."""
+    """Create (default times, no tag chosen = every story, future tags included) or resume the
+    chat; (new?, tags, times, timezone)."""
     with db.atomic():
         new = chat_store.get_chat(db, chat_id) is None
         row = chat_store.upsert_chat(
             db, chat_id, type=kind, title=title, language=language, times=list(config.digest.times),
             timezone=config.digest.timezone, now=now,
         )
-        if new:
-            chat_store.set_chat_tags(db, chat_id, [tag.id for tag in config.tags])
         return new, chat_store.chat_tags(db, chat_id), chat_store.chat_times(db, chat_id), row["timezone"]
 
 
@@ -367,7 +366,20 @@ async def tags_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
         await ask.say("no_tags_configured")
         return
     followed = await ask.db(chat_store.chat_tags, ask.chat_id)
-    await ask.reply(t(ask.language, "tags_intro"), tags_keyboard(ask.config.tags, followed, ask.language))
+    shown = followed or {tag.id for tag in ask.config.tags}     # nothing chosen = every tag
+    await ask.reply(t(ask.language, "tags_intro"), tags_keyboard(ask.config.tags, shown, ask.language))
+
+
+def _toggle_tag(db: Database, chat_id: int, tag_id: str, all_ids: set[str]) -> bool:
+    """Toggle one tag; True = now followed. "No tag chosen" means every tag, so the first tap
+    unfollows from the full set, and following every tag again goes back to "no tag chosen"
+    (untagged stories and tags added later included)."""
+    with db.atomic():
+        followed = chat_store.chat_tags(db, chat_id) or set(all_ids)
+        now_followed = tag_id not in followed
+        followed = followed | {tag_id} if now_followed else followed - {tag_id}
+        chat_store.set_chat_tags(db, chat_id, set() if followed >= all_ids else followed)
+    return now_followed
 
 
 async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -395,10 +407,12 @@ async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if tag_id is None:
             note = plain(language, "tag_gone")
         else:
-            now_followed = await services.executor.call(chat_store.toggle_chat_tag, chat_id, tag_id)
+            all_ids = {tag.id for tag in config.tags}
+            now_followed = await services.executor.call(_toggle_tag, chat_id, tag_id, all_ids)
             label = next(tag.label(language) for tag in config.tags if tag.id == tag_id)
             note = plain(language, "tag_on" if now_followed else "tag_off", label=label)
         followed = await services.executor.call(chat_store.chat_tags, chat_id)
+        followed = followed or {tag.id for tag in config.tags}
         await query.answer(note)
         try:
             await query.edit_message_reply_markup(tags_keyboard(config.tags, followed, language))
@@ -460,11 +474,13 @@ async def _change_tags(ask: Ask, words: list[str], follow: bool) -> None:
         return
     current = set(followed) or set(all_ids)          # nothing followed = everything
     if follow:
-        already = [i for i in ids if i in followed]
+        already = [i for i in ids if i in current]
         if already and len(already) == len(ids):
             await ask.say("already_followed", labels=_labels(ask.config, already, ask.language))
             return
         new = set(followed) | set(ids)
+        if new >= all_ids:
+            new = set()                                   # every tag again = everything
     else:
         missing = [i for i in ids if i not in current]
         if missing and len(missing) == len(ids):
