@@ -275,6 +275,26 @@ def test_repair_after_pruning_gives_clusters_a_living_representative(db: Databas
     assert (c["representative_id"], c["size"], c["source_count"]) == (later, 2, 2)   # not the GN item
 
 
+def test_a_failing_article_is_kept_alone_and_the_others_go_on(db: Database, monkeypatch, caplog) -> None:
+    import bot.dedup.engine as engine
+
+    first = add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters")
+    real = engine.find_duplicate
+
+    def broken(db_, doc, idf, near):
+        if "poison" in doc.title:
+            raise ValueError("unexpected input")
+        return real(db_, doc, idf, near)
+
+    monkeypatch.setattr(engine, "find_duplicate", broken)
+    bad = add(db, "A poison headline nobody foresaw", source="AP", at=T + 60)
+    good = add(db, "Sbarro files for bankruptcy protection for the second time", source="CNBC", at=T + 120)
+    assert state(db, bad)[1] not in (None, state(db, first)[1])           # its own cluster
+    assert state(db, good) == (first, state(db, first)[1])                # the next one as usual
+    assert "dedup failed for article" in caplog.text
+    assert db.execute("SELECT COUNT(*) FROM dedup_title_keys WHERE article_id = ?", (bad,)).fetchone()[0] == 0
+
+
 # -- cost: every hot-path statement is an index lookup --------------------------------------------
 
 

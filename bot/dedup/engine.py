@@ -16,6 +16,7 @@ a time window and a LIMIT, so the cost per article does not grow with the store.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import Counter, defaultdict
 
 from sqlite_utils import Database
@@ -50,7 +51,19 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
         row = store.load_articles(db, [article_id]).get(article_id)
         if row is None or row["cluster_id"] is not None:
             continue
-        process_one(db, Doc.from_row(row), now)
+        doc = Doc.from_row(row)
+        try:
+            with db.atomic():                      # a savepoint: a failure undoes this article only
+                process_one(db, doc, now)
+        except sqlite3.DatabaseError:
+            raise                                  # the store itself is in trouble: let the poll fail
+        except Exception:
+            # A bug or an input we did not foresee must not block the feed's other articles:
+            # the article is kept, alone in its own cluster, and the error is logged.
+            log.exception("dedup failed for article %s; kept as its own story", article_id)
+            cluster_id = store.create_cluster(db, doc.id, doc.title, now)
+            store.mark_article(db, doc.id, cluster_id, None)
+            _join(db, cluster_id, doc, now)
 
 
 def process_one(db: Database, doc: Doc, now: float) -> int:
