@@ -57,3 +57,17 @@ def test_related_coverage_overrides_a_cross_language_conflict() -> None:
     en = Doc(2, "North Korean troops to reach Kursk front on Wednesday, Ukraine intelligence says")
     assert best_cluster(en, IDF, [fr], {}, {}, {})[0] is None
     assert best_cluster(en, IDF, [fr], {}, {}, {7: 1})[0] == 7
+
+
+def test_countries_alone_do_not_pull_another_story_of_the_war_in() -> None:
+    doc = Doc(9, "L’Union européenne approuve un prêt de 35 milliards d’euros à l’Ukraine adossé aux "
+                 "avoirs russes")
+    profile = (9, 60.0, {"russia": 9, "ukraine": 7, "korea": 9, "north": 9, "troops": 8})
+    assert centroid_score(doc, IDF, profile, {}, 7) == 0.0
+
+
+def test_a_lower_case_word_is_no_story_keyword() -> None:
+    doc = Doc(9, "Guerre en Ukraine : une frappe russe sur Kharkiv fait quatre morts")
+    profile = (5, 60.0, {"mort": 5, "turkey": 5, "ankara": 4})
+    recent = {"mort": Counter({7: 5})}
+    assert centroid_score(doc, IDF, profile, recent, 7) == 0.0

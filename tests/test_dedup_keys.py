@@ -21,6 +21,8 @@ SAME_FR = [
      "CORÉE DU NORD : DES TROUPES ENVOYÉES EN RUSSIE"),
     ("EN DIRECT. VIDÉO. Inondations à Valence : le bilan s’alourdit",
      "Inondations à Valence : le bilan s'alourdit"),
+    ("Guerre en Ukraine : une frappe russe sur le port d’Odessa fait cinq morts",
+     "Une frappe russe sur le port d'Odessa fait cinq morts"),
 ]
 SAME_EN = [
     ("UPDATE: Russian strike on Kharkiv kills 5, injures dozens",

@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import TOPIC_NAMES, capitalised, is_title_case, lowercase_words, stem
+from bot.dedup.text import TOPIC_NAMES, WORD_NAMES, capitalised, is_title_case, lowercase_words, stem
 
 PAIR_THRESHOLD = 0.7
 CENTROID_THRESHOLD = 0.2
@@ -80,7 +80,7 @@ def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool) -> bool:
     "Doliprane, Opella, Bpifrance" do not. With ``countries=False`` a country alone does not
     make a conflict ("la Corée du Sud hausse le ton" vs "affirme Séoul" tell one story)."""
     (names_a, inside_a), (names_b, inside_b) = _title_names(a, idf), _title_names(b, idf)
-    ignore = frozenset() if countries else TOPIC_NAMES
+    ignore = frozenset() if countries else TOPIC_NAMES | WORD_NAMES
     only_a = {t for t in inside_a if t not in b.text_stems and t not in ignore}
     only_b = {t for t in inside_b if t not in a.text_stems and t not in ignore}
     if not only_a or not only_b:
@@ -134,14 +134,18 @@ def centroid_score(
     if not terms or norm2 <= 0:
         return 0.0
     shared = [t for t in terms if counts.get(t)]
+    # Countries alone ("Ukraine", "Russie") are shared by every story of a war: at least one
+    # other word must be shared too.
+    specific = any(t not in TOPIC_NAMES for t in shared)
+    common_words = set() if is_title_case(doc.title) else {stem(w) for w in lowercase_words(doc.title)}
     norm_a = math.sqrt(sum(idf(t) ** 2 for t in terms))
     dot = sum(idf(t) ** 2 * counts.get(t, 0) for t in terms)
     score = dot / (norm_a * math.sqrt(norm2))
     keywords = names_only = 0
     if size >= KEYWORD_MIN_SIZE:
         for t in terms:
-            if t[:1].isdigit() or len(t) < 3:
-                continue
+            if t[:1].isdigit() or len(t) < 3 or t in common_words:
+                continue      # a keyword names something, it is no lower-case word ("morts")
             recent = term_clusters.get(t)
             if not recent:
                 continue
@@ -151,7 +155,7 @@ def centroid_score(
                 names_only += t in TOPIC_NAMES
     # One shared word is a topic, not a story; a story keyword may stand alone, but a country
     # ("Korea" while one Korea story dominates the window) may not.
-    if len(shared) < CENTROID_MIN_SHARED and keywords == names_only:
+    if (len(shared) < CENTROID_MIN_SHARED or not specific) and keywords == names_only:
         return 0.0
     return score + KEYWORD_BONUS * min(keywords, 2)
 

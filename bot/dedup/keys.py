@@ -23,6 +23,9 @@ _PREFIXES = (
     r"alerte", r"update(?: \d+)?", r"updated", r"mise a jour", r"watch", r"opinion",
     r"factbox", r"explainer", r"analysis", r"corrected", r"refile", r"wrapup \d+",
     r"global markets", r"recap", r"flash", r"le point", r"fact check",
+    # Running-story rubrics: the story's topic, not its headline.
+    r"guerre en ukraine", r"guerre au proche-orient", r"guerre israel-hamas", r"guerre a gaza",
+    r"ukraine war", r"russia-ukraine war", r"israel-hamas war", r"war in ukraine",
 )
 _PREFIX_RE = re.compile(r"^\s*(?:" + "|".join(_PREFIXES) + r")\s*(?:[.:|>-]+|\s-)\s*")
 # A pipe is nearly always followed by the site name; a dash only when it names the source.

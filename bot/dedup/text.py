@@ -133,7 +133,6 @@ _SUFFIXES = ("ations", "ation", "ements", "ement", "ings", "ing", "ies", "ied", 
 _TOPIC_GROUPS = {
     "russia": "russie russe russes russia russian russians",
     "korea": "coree coreen coreens coreenne coreennes korea korean koreans",
-    "north": "nord north", "south": "sud south",
     "ukraine": "ukraine ukrainien ukrainiens ukrainienne ukrainiennes ukrainian ukrainians",
     "kyiv": "kyiv kiev", "moscow": "moscow moscou", "beijing": "beijing pekin",
     "brussels": "brussels bruxelles", "london": "london londres",
@@ -153,6 +152,10 @@ _TOPIC_GROUPS = {
     "moldova": "moldavie moldova moldovan", "georgia": "georgie georgia georgian",
     "africa": "afrique africain africains africaine africa african",
     "nato": "otan nato",
+}
+# Common words in both languages (not names): aliased, neither topic nor story.
+_WORD_GROUPS = {
+    "north": "nord north", "south": "sud south",
     "troops": "troupes troupe troops soldats soldat soldiers soldier",
 }
 _NAME_GROUPS = {
@@ -160,9 +163,10 @@ _NAME_GROUPS = {
     "putin": "putin poutine", "zelensky": "zelensky zelenski zelenskyy zelenskiy",
     "netanyahu": "netanyahu netanyahou", "ecb": "bce ecb",
 }
-ALIASES = {word: name for groups in (_TOPIC_GROUPS, _NAME_GROUPS)
+ALIASES = {word: name for groups in (_TOPIC_GROUPS, _NAME_GROUPS, _WORD_GROUPS)
            for name, group in groups.items() for word in group.split()}
 TOPIC_NAMES = frozenset(_TOPIC_GROUPS)
+WORD_NAMES = frozenset(_WORD_GROUPS)
 
 
 @lru_cache(maxsize=65536)
