@@ -196,6 +196,17 @@ def test_google_news_related_coverage_groups_across_languages(db: Database) -> N
     assert state(db, en) == (None, state(db, fr)[1])
 
 
+def test_related_coverage_link_joins_the_google_news_item_of_another_feed(db: Database) -> None:
+    # A search feed brought the item first; a topic feed item lists it by its (opaque) link only.
+    search = add(db, "Des soldats nord-coréens en route vers le front russe", source="France 24", gn=True,
+                 url="https://news.google.com/rss/articles/CBMiF24?oc=5")
+    topic = add(db, "Pyongyang dément toute présence militaire en Russie", source="Ouest-France", gn=True,
+                at=T + 600, url="https://news.google.com/rss/articles/CBMiOF?oc=5",
+                related=[RelatedLink("(titre tronqué)", "https://news.google.com/rss/articles/CBMiF24?oc=5",
+                                     "France 24")])
+    assert state(db, topic) == (None, state(db, search)[1])
+
+
 def test_processing_twice_changes_nothing(db: Database) -> None:
     a = add(db, "ECB cuts rates again as inflation undershoots target", source="Reuters")
     before = db.execute("SELECT * FROM clusters").fetchall()

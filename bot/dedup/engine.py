@@ -27,6 +27,7 @@ from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, Idf, same_headline
 from bot.dedup.text import stem
+from bot.normalize import canonical_url
 from bot.store import clusters as store
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ POSTINGS_PER_TERM = 20
 MAX_CANDIDATES = 12
 CANDIDATE_FLOOR = 0.3       # of the best candidate's overlap
 MAX_CLUSTERS = 8
+MAX_RELATED = 12
 MAX_SUMMARY_ENTITIES = 8
 
 
@@ -165,15 +167,21 @@ def _better_representative(db: Database, new: Doc, current: Doc) -> bool:
 
 
 def _related_votes(db: Database, doc: Doc) -> dict[int, int]:
-    """Clusters Google News groups with ``doc``, either way round, with a vote count."""
+    """Clusters Google News groups with ``doc``, either way round, with a vote count: items
+    stored earlier whose related coverage names ``doc`` (by title or link), and stored articles
+    that ``doc``'s own related coverage names."""
     lo, hi = doc.published_at - CLUSTER_WINDOW, doc.published_at + CLUSTER_WINDOW
     ids: list[int] = []
     own = [k for k in (doc.title_key, url_key(doc.canonical_url) if doc.canonical_url else None) if k]
     if own:
         ids += [aid for _, aid in store.find_keys(db, "dedup_related", own, lo, hi)]
-    related_keys = _related_keys(doc)
-    if related_keys:
-        ids += [aid for _, aid in store.find_keys(db, "dedup_title_keys", related_keys, lo, hi, per_key=5)]
+    title_keys, urls = _related_refs(doc)
+    if title_keys:
+        ids += [aid for _, aid in store.find_keys(db, "dedup_title_keys", title_keys, lo, hi, per_key=5)]
+    for url in urls:
+        other = store.find_by_canonical_url(db, url, doc.id)
+        if other is not None:
+            ids.append(other)
     votes: Counter[int] = Counter()
     for cand in _load(db, ids):
         if cand.id != doc.id and cand.cluster_id is not None:
@@ -181,15 +189,26 @@ def _related_votes(db: Database, doc: Doc) -> dict[int, int]:
     return dict(votes)
 
 
-def _related_keys(doc: Doc) -> list[int]:
-    keys = []
-    for item in doc.related:
+def _related_refs(doc: Doc) -> tuple[list[int], list[str]]:
+    """Title keys and canonical URLs of the articles in ``doc``'s related coverage (bounded)."""
+    keys: list[int] = []
+    urls: list[str] = []
+    for item in doc.related[:MAX_RELATED]:
         if not isinstance(item, dict):
             continue
         key = title_key(str(item.get("title", "")), str(item.get("source", "")))
         if key is not None:
             keys.append(key)
-    return keys
+        url = canonical_url(str(item.get("url", "")))
+        if url:
+            urls.append(url)
+    return keys, urls
+
+
+def _related_keys(doc: Doc) -> list[int]:
+    """What ``doc``'s related coverage is indexed under: the titles' keys and the links' keys."""
+    keys, urls = _related_refs(doc)
+    return keys + [url_key(u) for u in urls]
 
 
 # -- candidates and indexes -----------------------------------------------------------------------

@@ -372,12 +372,3 @@ def repair_clusters(db: Database) -> int:
                 [(cid, k) for k in sources],
             )
     return len(broken)
-
-
-def cluster_members(db: Database, cluster_id: int) -> list[dict[str, Any]]:
-    cols = ("id", "title", "source", "published_at", "duplicate_of", "is_google_news")
-    rows = db.execute(
-        f"SELECT {', '.join(cols)} FROM articles WHERE cluster_id = ? ORDER BY published_at, id",
-        (cluster_id,),
-    ).fetchall()
-    return [dict(zip(cols, row, strict=True)) for row in rows]
