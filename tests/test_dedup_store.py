@@ -207,6 +207,27 @@ def test_related_coverage_link_joins_the_google_news_item_of_another_feed(db: Da
     assert state(db, topic) == (None, state(db, search)[1])
 
 
+def test_updated_title_is_reindexed_for_later_copies(db: Database) -> None:
+    from bot.dedup import reindex_articles
+    from bot.dedup.keys import title_key
+
+    a = add(db, "Séoul envisage d’envoyer des observateurs en Ukraine", source="RFI", feed="RFI")
+    feed_id = db.execute("SELECT feed_id FROM articles WHERE id = ?", (a,)).fetchone()[0]
+    guid = db.execute("SELECT guid FROM articles WHERE id = ?", (a,)).fetchone()[0]
+    edited = Article(guid=guid, link="https://rfi.example/x", canonical_url="https://rfi.example/x",
+                     title="Troupes nord-coréennes en Russie : Séoul envisage d’envoyer des observateurs",
+                     source="RFI", published_at=T, fetched_at=T + 60)
+    with db.atomic():
+        _, updated, _ = save_articles(db, feed_id, [edited], T + 300)
+        reindex_articles(db, updated)
+    assert updated == [a]
+    copy = add(db, "Troupes nord-coréennes en Russie : Séoul envisage d'envoyer des observateurs - RFI",
+               source="RFI", gn=True, at=T + 900)
+    assert state(db, copy)[0] == a
+    keys = [k for (k,) in db.execute("SELECT key FROM dedup_title_keys WHERE article_id = ?", (a,))]
+    assert keys == [title_key(edited.title, "RFI")]                       # the new title, only
+
+
 def test_processing_twice_changes_nothing(db: Database) -> None:
     a = add(db, "ECB cuts rates again as inflation undershoots target", source="Reuters")
     before = db.execute("SELECT * FROM clusters").fetchall()

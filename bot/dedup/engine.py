@@ -68,6 +68,19 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
             _join(db, cluster_id, doc, now)
 
 
+def reindex_articles(db: Database, article_ids: list[int]) -> None:
+    """Refresh the copy-finding indexes (title key, text buckets, related coverage) of articles
+    whose title or summary changed, so later copies of the new text are found. Their cluster
+    and duplicate decisions stay as they were (decided once, on arrival)."""
+    for article_id in sorted(set(article_ids)):
+        row = store.load_articles(db, [article_id]).get(article_id)
+        if row is None or row["cluster_id"] is None:
+            continue
+        doc = Doc.from_row(row)
+        store.drop_copy_keys(db, article_id)
+        _index(db, doc, _idf(db, doc), row["cluster_id"], clustering=False)
+
+
 def process_one(db: Database, doc: Doc, now: float) -> int:
     """Decide one article; returns its cluster id."""
     idf = _idf(db, doc)

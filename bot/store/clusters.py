@@ -186,6 +186,12 @@ def add_cluster_terms(db: Database, cluster_id: int, weights: dict[str, float]) 
     db.execute("UPDATE clusters SET term_norm2 = term_norm2 + ? WHERE id = ?", (delta, cluster_id))
 
 
+def drop_copy_keys(db: Database, article_id: int) -> None:
+    """Forget an article's title key, text buckets and related-coverage keys (before reindexing)."""
+    for table in ("dedup_title_keys", "dedup_lsh", "dedup_related"):
+        db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+
+
 def find_by_canonical_url(db: Database, url: str, exclude_id: int) -> int | None:
     """The first-stored other article with this canonical URL (index lookup)."""
     if not url:
