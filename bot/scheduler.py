@@ -132,7 +132,13 @@ class FeedScheduler:
         if feed is None or not feed.enabled:
             return
         await self.fetcher.open()
-        outcome = await self.pipeline.poll_feed(feed)
+        try:
+            outcome = await self.pipeline.poll_feed(feed)
+        except asyncio.CancelledError:
+            # Shutdown while polling: the feed's transaction was not committed and its state says
+            # when to poll it next; nothing to report as an error.
+            log.info("poll of %s cancelled by shutdown", name)
+            return
         self.last_poll_at = self.clock()
         if outcome.status not in ("skipped",):
             log.info("polled %s: %s new=%d updated=%d %s", name, outcome.status, outcome.new,
