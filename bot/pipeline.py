@@ -78,6 +78,7 @@ def store_parsed(
     with db.atomic():
         new_ids, updated_ids, unchanged = save_articles(db, feed_id, parsed.articles, now)
         dedup.process_articles(db, new_ids, now)
+        dedup.reindex_articles(db, updated_ids)
         feed_store.record_success(
             db, feed_id, now=now, status=result.status, next_due_at=next_due_at,
             etag=result.etag, last_modified=result.last_modified, title=parsed.title or None,
