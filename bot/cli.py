@@ -11,6 +11,7 @@ import asyncio
 import csv
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -291,3 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `newsbot export | head`: the reader went away; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
