@@ -138,8 +138,9 @@ def centroid_score(
     # other word must be shared too.
     specific = any(t not in TOPIC_NAMES for t in shared)
     common_words = set() if is_title_case(doc.title) else {stem(w) for w in lowercase_words(doc.title)}
-    norm_a = math.sqrt(sum(idf(t) ** 2 for t in terms))
-    dot = sum(idf(t) ** 2 * counts.get(t, 0) for t in terms)
+    norm_a = idf.norm(terms)
+    sq = idf.squared
+    dot = sum([sq(t) * counts.get(t, 0) for t in terms])
     score = dot / (norm_a * math.sqrt(norm2))
     keywords = names_only = 0
     if size >= KEYWORD_MIN_SIZE:

@@ -25,7 +25,7 @@ from bot.dedup import minhash
 from bot.dedup.clusters import best_cluster
 from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
-from bot.dedup.similarity import Doc, Idf, same_headline
+from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
 from bot.dedup.text import stem
 from bot.normalize import canonical_url
 from bot.store import clusters as store
@@ -42,6 +42,9 @@ MAX_CLUSTERS = 8
 MAX_RELATED = 12
 MAX_SUMMARY_ENTITIES = 8
 
+# Derived text features of recently seen articles (bounded; never changes a decision).
+DOCS = DocCache()
+
 
 def process_articles(db: Database, article_ids: list[int], now: float) -> None:
     """Assign ``duplicate_of``/``cluster_id`` to new articles and maintain their clusters.
@@ -53,7 +56,7 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
         row = store.load_articles(db, [article_id]).get(article_id)
         if row is None or row["cluster_id"] is not None:
             continue
-        doc = Doc.from_row(row)
+        doc = DOCS.adopt(Doc.from_row(row))
         try:
             with db.atomic():                      # a savepoint: a failure undoes this article only
                 process_one(db, doc, now)
@@ -76,7 +79,7 @@ def reindex_articles(db: Database, article_ids: list[int]) -> None:
         row = store.load_articles(db, [article_id]).get(article_id)
         if row is None or row["cluster_id"] is None:
             continue
-        doc = Doc.from_row(row)
+        doc = DOCS.adopt(Doc.from_row(row))
         store.drop_copy_keys(db, article_id)
         _index(db, doc, _idf(db, doc), row["cluster_id"], clustering=False)
 
@@ -122,13 +125,13 @@ def find_duplicate(db: Database, doc: Doc, idf: Idf, near: _Neighbourhood) -> Do
             continue
         if same_headline(doc, cand, idf) and not _texts_disagree(doc, cand):
             return _root(db, cand.id)
-    keys = minhash.lsh_keys(doc.summary)
+    keys = doc.lsh_keys
     if keys:
         hits = Counter(aid for _, aid in store.find_keys(db, "dedup_lsh", keys, lo, hi, per_key=8))
         hits.pop(doc.id, None)
         ranked = [aid for aid, _ in hits.most_common(MAX_CANDIDATES)]
         for cand in sorted(_load(db, ranked), key=lambda c: c.id):
-            if minhash.is_near_duplicate(doc.summary, cand.summary):
+            if minhash.near_duplicate(doc.shingles, cand.shingles):
                 return _root(db, cand.id)
     return None
 
@@ -139,7 +142,7 @@ def _texts_disagree(a: Doc, b: Doc) -> bool:
     headline is a copy even when the copier pasted other text under it."""
     if a.source_key != b.source_key and len(a.title_terms) > 6:
         return False
-    sa, sb = minhash.shingles(a.summary), minhash.shingles(b.summary)
+    sa, sb = a.shingles, b.shingles
     if not sa or not sb:
         return False
     jac, cont = minhash.compare(sa, sb)
@@ -248,7 +251,7 @@ class _Neighbourhood:
         overlap: Counter[int] = Counter()
         self.cluster_overlap: Counter[int] = Counter()
         self.term_clusters: dict[str, Counter[int]] = defaultdict(Counter)
-        weights = {key: idf(term) ** 2 for key, term in keys.items()}
+        weights = {key: idf.squared(term) for key, term in keys.items()}
         for key, aid, cid in store.find_postings(db, list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
             if aid == doc.id:
                 continue
@@ -262,7 +265,7 @@ class _Neighbourhood:
         # share one common word, and scoring them all would make the cost grow with the store.
         floor = ranked[0][1] * CANDIDATE_FLOOR if ranked else 0.0
         self.members = _load(db, [aid for aid, weight in ranked if weight >= floor])
-        idf.prefetch(t for d in self.members for t in d.text_stems)
+        idf.prefetch(frozenset().union(*[d.text_stems for d in self.members]))
 
     def top_clusters(self, n: int) -> list[int]:
         return [cid for cid, _ in self.cluster_overlap.most_common(n)]
@@ -281,7 +284,7 @@ def _index(db: Database, doc: Doc, idf: Idf, cluster_id: int, *, clustering: boo
     p = doc.published_at
     if doc.title_key is not None:
         store.add_keys(db, "dedup_title_keys", [doc.title_key], p, doc.id)
-    lsh = minhash.lsh_keys(doc.summary)
+    lsh = doc.lsh_keys
     if lsh:
         store.add_keys(db, "dedup_lsh", lsh, p, doc.id)
     if doc.is_google_news:
@@ -303,4 +306,4 @@ def _idf(db: Database, doc: Doc) -> Idf:
 
 def _load(db: Database, ids: list[int]) -> list[Doc]:
     rows = store.load_articles(db, ids)
-    return [Doc.from_row(rows[i]) for i in ids if i in rows]
+    return [DOCS.adopt(Doc.from_row(rows[i])) for i in ids if i in rows]

@@ -16,7 +16,7 @@ Rank = tuple[int, int, int, float, int]
 
 def padded_copy(doc: Doc, other: Doc) -> bool:
     """``doc`` holds ``other``'s text plus at least a third more: a republisher's copy."""
-    a, b = minhash.shingles(doc.summary), minhash.shingles(other.summary)
+    a, b = doc.shingles, other.shingles
     if not a or not b or len(a) < 1.3 * len(b):
         return False
     return minhash.compare(a, b)[1] >= 0.8

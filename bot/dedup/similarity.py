@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from bot.dedup import minhash
 from bot.dedup.keys import clean_title, source_key, title_key
 from bot.dedup.text import STOPWORDS, capitalised, content_words, is_number, lowercase_words, stem
 
@@ -100,12 +103,75 @@ class Doc:
     def summary_words(self) -> int:
         return len(self.summary.split())
 
+    @cached_property
+    def shingles(self) -> frozenset[int]:
+        """The summary's hashed word 3-grams (empty when too short to compare as text)."""
+        return minhash.shingles(self.summary)
+
+    @cached_property
+    def lsh_keys(self) -> list[int]:
+        """The summary's LSH buckets: looked up, then indexed, computed once per article."""
+        return minhash.keys_of(self.shingles)
+
+
+# Everything a Doc derives from its title, source and summary (its cached properties).
+_DERIVED = tuple(name for name, value in vars(Doc).items() if isinstance(value, cached_property))
+
+
+class DocCache:
+    """Recently seen articles' derived text features, so a candidate compared again (it is
+    loaded once per new article it might match) is not tokenised, stemmed and shingled again.
+
+    Keyed by article id and only reused while the title, source and summary are unchanged (the
+    derived values depend on nothing else), so it never changes a decision. Bounded both in
+    entries and in text size (long summaries carry large shingle sets).
+    """
+
+    def __init__(self, max_docs: int = 4096, max_chars: int = 3_000_000):
+        self.max_docs = max_docs
+        self.max_chars = max_chars
+        self._docs: OrderedDict[int, tuple[Doc, int]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def adopt(self, doc: Doc) -> Doc:
+        """Give ``doc`` the features already derived for the same text; remember it (returned)."""
+        weight = len(doc.title) + len(doc.summary) + 200
+        with self._lock:
+            entry = self._docs.pop(doc.id, None)
+            if entry is not None:
+                old, old_weight = entry
+                self._chars -= old_weight
+                if old.title == doc.title and old.source == doc.source and old.summary == doc.summary:
+                    known = old.__dict__
+                    doc.__dict__.update({k: known[k] for k in _DERIVED if k in known})
+            if weight > self.max_chars:
+                return doc
+            self._docs[doc.id] = (doc, weight)
+            self._chars += weight
+            while len(self._docs) > self.max_docs or self._chars > self.max_chars:
+                _, (_, dropped) = self._docs.popitem(last=False)
+                self._chars -= dropped
+        return doc
+
+    def clear(self) -> None:
+        with self._lock:
+            self._docs.clear()
+            self._chars = 0
+
 
 class Idf:
     """IDF of stemmed terms from stored document frequencies: log((N + 1) / (df + 1)) + 1.
 
     ``lookup`` (terms -> {term: df}) fetches frequencies not yet known, in batches via
     :meth:`prefetch`; without it unknown terms count as never seen.
+
+    One instance serves one article's decision (the frequencies do not change meanwhile), so
+    each term's weight and each term set's norm is computed once and memoised: the clustering
+    score compares the article with many candidates, term by term.
     """
 
     def __init__(
@@ -115,13 +181,17 @@ class Idf:
         self.df: dict[str, int] = dict(df)
         self.docs = docs
         self._lookup = lookup
+        self._idf: dict[str, float] = {}
+        self._idf2: dict[str, float] = {}
+        self._norms: dict[int, tuple[frozenset[str], float]] = {}
 
     def prefetch(self, terms: Iterable[str]) -> None:
-        missing = [t for t in set(terms) if t not in self.df]
+        df = self.df
+        missing = [t for t in set(terms) if t not in df]
         if missing and self._lookup is not None:
             found = self._lookup(missing)
             for t in missing:
-                self.df[t] = found.get(t, 0)
+                df[t] = found.get(t, 0)
 
     def _get(self, term: str) -> int:
         if term not in self.df:
@@ -129,7 +199,29 @@ class Idf:
         return self.df.get(term, 0)
 
     def __call__(self, term: str) -> float:
-        return math.log((self.docs + 1) / (self._get(term) + 1)) + 1.0
+        value = self._idf.get(term)
+        if value is None:
+            value = self._idf[term] = math.log((self.docs + 1) / (self._get(term) + 1)) + 1.0
+        return value
+
+    def squared(self, term: str) -> float:
+        """``self(term) ** 2``, memoised."""
+        value = self._idf2.get(term)
+        if value is None:
+            value = self._idf2[term] = self(term) ** 2
+        return value
+
+    def norm(self, terms: frozenset[str]) -> float:
+        """Euclidean norm of the IDF-weighted binary vector of ``terms``, memoised per set object
+        (by identity, holding the set: an equal set built another way may iterate in another
+        order, and the float sum must stay exactly what it was)."""
+        entry = self._norms.get(id(terms))
+        if entry is not None and entry[0] is terms:
+            return entry[1]
+        sq = self.squared
+        value = math.sqrt(sum([sq(t) for t in terms]))
+        self._norms[id(terms)] = (terms, value)
+        return value
 
     def distinctive(self, term: str) -> bool:
         """In at most 5 % of articles (or 10, while the store is small: a story's own name is in
@@ -145,12 +237,11 @@ def weighted_cosine(a: frozenset[str], b: frozenset[str], idf: Idf) -> float:
     """Cosine of binary term vectors weighted by IDF squared (a shared rare word counts a lot)."""
     if not a or not b:
         return 0.0
-    shared = sum(idf(t) ** 2 for t in a & b)
+    sq = idf.squared
+    shared = sum([sq(t) for t in a & b])
     if not shared:
         return 0.0
-    na = math.sqrt(sum(idf(t) ** 2 for t in a))
-    nb = math.sqrt(sum(idf(t) ** 2 for t in b))
-    return shared / (na * nb)
+    return shared / (idf.norm(a) * idf.norm(b))
 
 
 def same_headline(a: Doc, b: Doc, idf: Idf) -> bool:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any
 
 _QUOTES = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
@@ -29,6 +31,30 @@ _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)?", re.UNICODE)
 _ELISION = re.compile(
     r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)'(?=\w)", re.IGNORECASE
 )
+
+# The text-keyed caches hold titles only: a cached 20,000-character summary (and its tuple of
+# words) costs tens of KB, and tens of thousands of them filled ~300 MB in the soak run. Summaries
+# are tokenised once per article instead (the derived values live on bounded ``Doc`` caches).
+SHORT_TEXT = 300
+TEXT_CACHE_SIZE = 8192
+
+
+def cached_when_short(maxsize: int = TEXT_CACHE_SIZE, limit: int = SHORT_TEXT
+                      ) -> Callable[[Callable[[str], Any]], Any]:
+    """Like ``lru_cache(maxsize)`` for a one-string function, but texts longer than ``limit``
+    characters are computed without being cached, so the cache's size is bounded in bytes too."""
+    def decorate(fn: Callable[[str], Any]) -> Any:
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @wraps(fn)
+        def wrapper(text: str) -> Any:
+            return cached(text) if len(text) <= limit else fn(text)
+
+        wrapper.cache_clear = cached.cache_clear    # type: ignore[attr-defined]
+        wrapper.cache_info = cached.cache_info      # type: ignore[attr-defined]
+        return wrapper
+    return decorate
+
 
 def fold(text: str) -> str:
     """Plain, accent-less, case-folded text (quotes, dashes and odd spaces made ASCII)."""
@@ -68,7 +94,7 @@ def _raw_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-@lru_cache(maxsize=32768)
+@cached_when_short()
 def words(text: str) -> tuple[str, ...]:
     """Every folded word of ``text`` in order (stopwords kept: used for shingles and keys)."""
     return tuple(w.replace(",", ".") for w in _raw_words(fold(text)))
@@ -88,7 +114,7 @@ def numbers(text: str) -> frozenset[str]:
     return frozenset(w for w in words(text) if is_number(w))
 
 
-@lru_cache(maxsize=32768)
+@cached_when_short()
 def capitalised(text: str) -> frozenset[str]:
     """Folded tokens written with a capital (or all caps) somewhere but not only sentence-first.
 
@@ -116,7 +142,7 @@ def capitalised(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-@lru_cache(maxsize=32768)
+@cached_when_short()
 def lowercase_words(text: str) -> frozenset[str]:
     """Folded tokens written all in lower case in ``text``: ordinary words, not names."""
     return frozenset(w.casefold() for w in _raw_words(plain(text)) if w.islower())
@@ -187,6 +213,7 @@ def stem(token: str) -> str:
     return token[:6]
 
 
+@cached_when_short()
 def is_title_case(text: str) -> bool:
     """A Title Case Headline (most words capitalised): capitals then say nothing about names."""
     raw = [w for w in _raw_words(plain(text)) if not is_number(w)]
