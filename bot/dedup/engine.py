@@ -52,6 +52,9 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
     Runs inside the caller's transaction. Articles already decided are skipped, so calling it
     twice (or after a restart) changes nothing.
     """
+    # Inside the caller's transaction the store changes only through our own writes, so document
+    # frequencies read for one article stay valid for the next (kept up to date as we count).
+    frequencies = Frequencies(db) if db.conn.in_transaction else None
     for article_id in sorted(set(article_ids)):
         row = store.load_articles(db, [article_id]).get(article_id)
         if row is None or row["cluster_id"] is not None:
@@ -59,10 +62,12 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
         doc = DOCS.adopt(Doc.from_row(row))
         try:
             with db.atomic():                      # a savepoint: a failure undoes this article only
-                process_one(db, doc, now)
+                process_one(db, doc, now, frequencies)
         except sqlite3.DatabaseError:
             raise                                  # the store itself is in trouble: let the poll fail
         except Exception:
+            if frequencies is not None:
+                frequencies.forget()               # the savepoint's writes were undone
             # A bug or an input we did not foresee must not block the feed's other articles:
             # the article is kept, alone in its own cluster, and the error is logged.
             log.exception("dedup failed for article %s; kept as its own story", article_id)
@@ -84,9 +89,13 @@ def reindex_articles(db: Database, article_ids: list[int]) -> None:
         _index(db, doc, _idf(db, doc), row["cluster_id"], clustering=False)
 
 
-def process_one(db: Database, doc: Doc, now: float) -> int:
-    """Decide one article; returns its cluster id."""
-    idf = _idf(db, doc)
+def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | None = None) -> int:
+    """Decide one article; returns its cluster id.
+
+    ``frequencies``: document frequencies already read in this transaction (None: read afresh).
+    """
+    frequencies = frequencies or Frequencies(db)
+    idf = _idf(db, doc, frequencies)
     near = _Neighbourhood(db, doc, idf)
     original = find_duplicate(db, doc, idf, near)
     if original is not None and original.cluster_id is not None:
@@ -103,6 +112,7 @@ def process_one(db: Database, doc: Doc, now: float) -> int:
     store.mark_article(db, doc.id, cluster_id, None)
     _join(db, cluster_id, doc, now)
     _index(db, doc, idf, cluster_id, clustering=True)
+    frequencies.counted(doc.text_stems)
     return cluster_id
 
 
@@ -298,8 +308,37 @@ def _index(db: Database, doc: Doc, idf: Idf, cluster_id: int, *, clustering: boo
         store.add_document(db, doc.text_stems)
 
 
-def _idf(db: Database, doc: Doc) -> Idf:
-    idf = Idf({}, store.doc_count(db), lambda terms: store.get_df(db, terms))
+class Frequencies:
+    """Document frequencies read from ``dedup_df`` during one transaction, kept equal to the
+    table: :meth:`counted` mirrors each ``add_document``, :meth:`forget` follows a rollback."""
+
+    def __init__(self, db: Database):
+        self._db = db
+        self._df: dict[str, int] = {}
+
+    def lookup(self, terms: list[str]) -> dict[str, int]:
+        known = self._df
+        missing = [t for t in terms if t not in known]
+        if missing:
+            found = store.get_df(self._db, missing)
+            for t in missing:
+                known[t] = found.get(t, 0)
+        return {t: known[t] for t in terms}
+
+    def counted(self, terms: frozenset[str]) -> None:
+        """One more document holds each of ``terms`` (after ``store.add_document``)."""
+        known = self._df
+        for t in terms:
+            if t in known:
+                known[t] += 1
+
+    def forget(self) -> None:
+        self._df.clear()
+
+
+def _idf(db: Database, doc: Doc, frequencies: Frequencies | None = None) -> Idf:
+    lookup = (frequencies or Frequencies(db)).lookup
+    idf = Idf({}, store.doc_count(db), lookup)
     idf.prefetch(doc.text_stems | {stem(e) for e in doc.entities})
     return idf
 

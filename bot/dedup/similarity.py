@@ -211,6 +211,29 @@ class Idf:
             value = self._idf2[term] = self(term) ** 2
         return value
 
+    def _weigh(self, terms: frozenset[str]) -> dict[str, float]:
+        """Make sure every term's squared IDF is memoised (one batched lookup); the memo."""
+        idf2 = self._idf2
+        if idf2.keys() >= terms:      # a C-level subset test: the usual case
+            return idf2
+        missing = [t for t in terms if t not in idf2]
+        if missing:
+            df = self.df
+            unknown = [t for t in missing if t not in df]
+            if unknown:
+                self.prefetch(unknown)
+            idf, n, log = self._idf, self.docs + 1, math.log
+            for t in missing:
+                value = idf.get(t)
+                if value is None:
+                    value = idf[t] = log(n / (df.get(t, 0) + 1)) + 1.0
+                idf2[t] = value ** 2
+        return idf2
+
+    def sum_squared(self, terms: frozenset[str]) -> float:
+        """Sum of the squared IDFs of ``terms``, in the set's own iteration order."""
+        return sum(map(self._weigh(terms).__getitem__, terms))
+
     def norm(self, terms: frozenset[str]) -> float:
         """Euclidean norm of the IDF-weighted binary vector of ``terms``, memoised per set object
         (by identity, holding the set: an equal set built another way may iterate in another
@@ -218,8 +241,7 @@ class Idf:
         entry = self._norms.get(id(terms))
         if entry is not None and entry[0] is terms:
             return entry[1]
-        sq = self.squared
-        value = math.sqrt(sum([sq(t) for t in terms]))
+        value = math.sqrt(self.sum_squared(terms))
         self._norms[id(terms)] = (terms, value)
         return value
 
@@ -237,8 +259,7 @@ def weighted_cosine(a: frozenset[str], b: frozenset[str], idf: Idf) -> float:
     """Cosine of binary term vectors weighted by IDF squared (a shared rare word counts a lot)."""
     if not a or not b:
         return 0.0
-    sq = idf.squared
-    shared = sum([sq(t) for t in a & b])
+    shared = idf.sum_squared(a & b)
     if not shared:
         return 0.0
     return shared / (idf.norm(a) * idf.norm(b))
