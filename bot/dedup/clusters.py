@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
 from bot.dedup.text import TOPIC_NAMES, WORD_NAMES, capitalised, is_title_case, lowercase_words, stem
@@ -74,12 +75,15 @@ def _title_names(a: Doc, idf: Idf) -> tuple[frozenset[str], frozenset[str]]:
     return keep(inside | first), keep(inside)
 
 
-def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool) -> bool:
+NamesOf = Callable[[Doc, Idf], tuple[frozenset[str], frozenset[str]]]
+
+
+def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool, names_of: NamesOf = _title_names) -> bool:
     """Each title names something the other article never mentions, and the titles share fewer
     than two specific names: "Kharkiv" vs "Odesa" conflict; "Doliprane, Opella, Sanofi" vs
     "Doliprane, Opella, Bpifrance" do not. With ``countries=False`` a country alone does not
     make a conflict ("la Corée du Sud hausse le ton" vs "affirme Séoul" tell one story)."""
-    (names_a, inside_a), (names_b, inside_b) = _title_names(a, idf), _title_names(b, idf)
+    (names_a, inside_a), (names_b, inside_b) = names_of(a, idf), names_of(b, idf)
     ignore = frozenset() if countries else TOPIC_NAMES | WORD_NAMES
     only_a = {t for t in inside_a if t not in b.text_stems and t not in ignore}
     only_b = {t for t in inside_b if t not in a.text_stems and t not in ignore}
@@ -175,6 +179,7 @@ def best_cluster(
     centroids; ``term_clusters``: for each of the article's terms, how its recent postings
     spread over clusters; ``related_votes``: Google News related-coverage links per cluster.
     """
+    memo = _Memo(doc, idf)
     by_cluster: dict[int, list[Doc]] = defaultdict(list)
     for m in members:
         if m.cluster_id is not None and m.id != doc.id:
@@ -184,22 +189,64 @@ def best_cluster(
         related = related_votes.get(cluster_id, 0)
         # An upper bound first, without the naming checks (they can only veto): most candidate
         # clusters stop here, which keeps the cost per article flat.
-        if not related and _score(doc, idf, cluster_id, by_cluster, profiles, term_clusters, False) < 1.0:
+        if not related and _score(memo, cluster_id, by_cluster, profiles, term_clusters, False) < 1.0:
             continue
-        score = _score(doc, idf, cluster_id, by_cluster, profiles, term_clusters, True, related)
+        score = _score(memo, cluster_id, by_cluster, profiles, term_clusters, True, related)
         if score >= 1.0 and score > best[1]:
             best = (cluster_id, score)
     return best
 
 
+class _Memo:
+    """One article's pair features, title names and centroid scores, computed once: the upper
+    bound pass and the full pass of :func:`best_cluster` need the same values (the full pass
+    only adds the naming checks), and a member's names serve both of its naming checks."""
+
+    def __init__(self, doc: Doc, idf: Idf):
+        self.doc, self.idf = doc, idf
+        self._pairs: dict[int, PairFeatures] = {}      # by id() of a member (alive meanwhile)
+        self._names: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self._centroids: dict[int, float] = {}
+
+    def names_of(self, d: Doc, idf: Idf) -> tuple[frozenset[str], frozenset[str]]:
+        found = self._names.get(id(d))
+        if found is None:
+            found = self._names[id(d)] = _title_names(d, idf)
+        return found
+
+    def features(self, m: Doc, names: bool) -> PairFeatures:
+        """``features(doc, m, idf, names=names)``."""
+        base = self._pairs.get(id(m))
+        if base is None:
+            base = self._pairs[id(m)] = features(self.doc, m, self.idf, names=False)
+        if not names:
+            return base
+        conflict = _conflict(self.doc, m, self.idf, countries=False, names_of=self.names_of)
+        templated = base.title_cos >= TEMPLATE_COS and _conflict(
+            self.doc, m, self.idf, countries=True, names_of=self.names_of
+        )
+        return replace(base, conflict=conflict, templated=templated)
+
+    def centroid(
+        self, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int
+    ) -> float:
+        """``centroid_score(doc, idf, profile, term_clusters, cluster_id)``."""
+        found = self._centroids.get(cluster_id)
+        if found is None:
+            found = self._centroids[cluster_id] = centroid_score(
+                self.doc, self.idf, profile, term_clusters, cluster_id
+            )
+        return found
+
+
 def _score(
-    doc: Doc, idf: Idf, cluster_id: int, by_cluster: dict[int, list[Doc]], profiles: dict[int, Profile],
+    memo: _Memo, cluster_id: int, by_cluster: dict[int, list[Doc]], profiles: dict[int, Profile],
     term_clusters: dict[str, Counter[int]], names: bool, related: int = 0,
 ) -> float:
     """Normalised score of one cluster (>= 1 joins); 0 when a naming conflict vetoes it."""
     pair_best, closest, conflicts, compared, hours = 0.0, (-1.0, False), 0, 0, 0.0
     for m in by_cluster.get(cluster_id, []):
-        f = features(doc, m, idf, names=names)
+        f = memo.features(m, names)
         closest = max(closest, (f.title_cos, f.templated))
         pair_best = max(pair_best, pair_score(f))
         conflicts += f.conflict
@@ -209,7 +256,7 @@ def _score(
         return 0.0
     cent = 0.0
     if cluster_id in profiles:
-        cent = centroid_score(doc, idf, profiles[cluster_id], term_clusters, cluster_id)
+        cent = memo.centroid(profiles[cluster_id], term_clusters, cluster_id)
         cent -= TIME_DECAY * math.log1p(hours / 12.0)   # a day or two later: a follow-up story
     score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
     if related:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 
 from bot.dedup.text import words
 
@@ -78,10 +79,38 @@ def _strip_boilerplate(text: str) -> str:
 def signature(sh: frozenset[int]) -> list[int]:
     """MinHash signature: for each permutation the minimum of (a*x + b) mod p over shingles."""
     xs = list(sh)
+    if _PACKED and xs and min(xs) >= 0 and max(xs) <= _MASK32:
+        return _packed_signature(xs)
     p, mask = _MERSENNE, _MASK32
-    # List comprehensions with local names: the same arithmetic, about twice as fast as a
-    # generator per permutation (this is the hottest loop of dedup).
     return [min([((a * x + b) % p) & mask for x in xs]) for a, b in _PERMS]
+
+
+_LANE = 16          # bytes per packed value: 128 bits hold a*x + b < 2**94 with room to spare
+_PACKED = sys.byteorder == "little" and memoryview(b"\0" * 4).cast("I").itemsize == 4
+
+
+def _packed_signature(xs: list[int]) -> list[int]:
+    """:func:`signature` computed on all shingles at once, exactly ("SIMD within a register").
+
+    Every 32-bit shingle x gets its own 128-bit lane of one big integer X. Per permutation,
+    a*X + b*ONE holds a*x + b < 2**94 in every lane (no carry between lanes); mod p with the
+    Mersenne prime p = 2**61 - 1 is y = hi * 2**61 + lo == lo + hi (mod p), lo + hi < 2p, then
+    one conditional subtraction of p per lane; masked to 32 bits, each lane's low 4 bytes are
+    read back as an array and min() runs in C. The same integers as the plain loop, ~2x faster.
+    """
+    n = len(xs)
+    size = n * _LANE
+    big_x = int.from_bytes(b"".join([x.to_bytes(_LANE, "little") for x in xs]), "little")
+    one = int.from_bytes((1).to_bytes(_LANE, "little") * n, "little")
+    low61, high33, low32 = _MERSENNE * one, ((1 << 33) - 1) * one, _MASK32 * one
+    out = []
+    for a, b in _PERMS:
+        y = a * big_x + b * one
+        z = (y & low61) + ((y >> 61) & high33)          # lo + hi, < 2**62 per lane
+        c = ((z + one) >> 61) & one                     # 1 where z >= p
+        z = (z - (c << 61) + c) & low32                 # z - c*p, low 32 bits
+        out.append(min(memoryview(z.to_bytes(size, "little")).cast("I")[::4]))
+    return out
 
 
 def band_keys(sig: list[int]) -> list[int]:
