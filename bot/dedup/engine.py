@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -262,14 +263,19 @@ class _Neighbourhood:
         self.cluster_overlap: Counter[int] = Counter()
         self.term_clusters: dict[str, Counter[int]] = defaultdict(Counter)
         weights = {key: idf.squared(term) for key, term in keys.items()}
+        # ``c[k] = c.get(k, 0) + w`` is ``c[k] += w`` without Counter.__missing__ (a Python call
+        # per new key): the same values in the same insertion order.
+        doc_id, term_clusters, cluster_overlap = doc.id, self.term_clusters, self.cluster_overlap
+        overlap_get, cluster_get = overlap.get, cluster_overlap.get
         for key, aid, cid in store.find_postings(db, list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
-            if aid == doc.id:
+            if aid == doc_id:
                 continue
             weight = weights[key]
-            overlap[aid] += weight
+            overlap[aid] = overlap_get(aid, 0) + weight
             if cid is not None:
-                self.term_clusters[keys[key]][cid] += 1
-                self.cluster_overlap[cid] += weight
+                spread = term_clusters[keys[key]]
+                spread[cid] = spread.get(cid, 0) + 1
+                cluster_overlap[cid] = cluster_get(cid, 0) + weight
         ranked = overlap.most_common(MAX_CANDIDATES)
         # Only candidates sharing a real part of the best overlap: in a big store many articles
         # share one common word, and scoring them all would make the cost grow with the store.
@@ -281,8 +287,14 @@ class _Neighbourhood:
         return [cid for cid, _ in self.cluster_overlap.most_common(n)]
 
 
-def term_key(term: str) -> int:
+@lru_cache(maxsize=32768)
+def _term_key(term: str) -> int:
     return hash64("w:" + term)
+
+
+def term_key(term: str) -> int:
+    """The postings key of a stemmed term (stems are short: cached, bounded in bytes)."""
+    return _term_key(term) if len(term) <= 32 else hash64("w:" + term)
 
 
 def _index(db: Database, doc: Doc, idf: Idf, cluster_id: int, *, clustering: bool) -> None:

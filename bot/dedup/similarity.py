@@ -13,6 +13,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
+from operator import add, truediv
 from typing import Any
 
 from bot.dedup import minhash
@@ -212,22 +214,26 @@ class Idf:
         return value
 
     def _weigh(self, terms: frozenset[str]) -> dict[str, float]:
-        """Make sure every term's squared IDF is memoised (one batched lookup); the memo."""
+        """Make sure every term's squared IDF is memoised (one batched lookup); the memo.
+
+        Computed in bulk with C-level map()s, the very same float operations as
+        :meth:`__call__` and :meth:`squared`: ``log((N + 1) / (df + 1)) + 1.0``, then ``** 2``.
+        """
         idf2 = self._idf2
-        if idf2.keys() >= terms:      # a C-level subset test: the usual case
-            return idf2
-        missing = [t for t in terms if t not in idf2]
+        missing = terms.difference(idf2)
         if missing:
             df = self.df
-            unknown = [t for t in missing if t not in df]
+            unknown = missing.difference(df)
             if unknown:
                 self.prefetch(unknown)
-            idf, n, log = self._idf, self.docs + 1, math.log
-            for t in missing:
-                value = idf.get(t)
-                if value is None:
-                    value = idf[t] = log(n / (df.get(t, 0) + 1)) + 1.0
-                idf2[t] = value ** 2
+            idf = self._idf
+            fresh = list(missing.difference(idf))
+            if fresh:
+                dfs = map(add, map(df.get, fresh, repeat(0)), repeat(1))
+                ratios = map(truediv, repeat(self.docs + 1), dfs)
+                idf.update(zip(fresh, map(add, map(math.log, ratios), repeat(1.0)), strict=True))
+            needed = list(missing)
+            idf2.update(zip(needed, map(pow, map(idf.__getitem__, needed), repeat(2)), strict=True))
         return idf2
 
     def sum_squared(self, terms: frozenset[str]) -> float:

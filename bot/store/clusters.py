@@ -93,8 +93,9 @@ def find_keys(
         f"SELECT article_id FROM {table} WHERE key = ? AND published_at BETWEEN ? AND ? "
         "ORDER BY published_at DESC LIMIT ?"
     )
+    execute = db.conn.execute      # the hot path: straight to sqlite3, fetched in one call
     for key in dict.fromkeys(keys):
-        out.extend((key, row[0]) for row in db.execute(sql, (key, lo, hi, per_key)))
+        out.extend([(key, aid) for (aid,) in execute(sql, (key, lo, hi, per_key)).fetchall()])
     return out
 
 
@@ -117,8 +118,9 @@ def find_postings(
         "ORDER BY published_at DESC LIMIT ?"
     )
     out: list[tuple[int, int, int]] = []
+    execute = db.conn.execute
     for key in dict.fromkeys(keys):
-        out.extend((key, aid, cid) for aid, cid in db.execute(sql, (key, lo, hi, per_key)))
+        out.extend([(key, aid, cid) for aid, cid in execute(sql, (key, lo, hi, per_key)).fetchall()])
     return out
 
 
