@@ -26,6 +26,8 @@ _QUOTES = str.maketrans({
     "\u0153": "oe", "\u0152": "OE", "\u00e6": "ae", "\u00c6": "AE",
 })
 
+_BACKTICK_ONLY = {k: v for k, v in _QUOTES.items() if k < 128} == {ord("`"): "'"}
+
 # "10 000", "3 000": thousands written with a (no-break) space.
 _THOUSANDS = re.compile(r"(?<=\d)[ .,](?=\d{3}\b)")
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)?", re.UNICODE)
@@ -66,7 +68,9 @@ def plain(text: str) -> str:
     """Like :func:`fold` but keeping case (to spot capitalised names)."""
     if text.isascii():
         # NFKC/NFKD leave ASCII as it is and it holds no combining marks: only the quote table
-        # can change it ("`"). The common case for English text, and much cheaper.
+        # can change it, and its one ASCII entry is "`". The common case, and much cheaper.
+        if _BACKTICK_ONLY:
+            return text.replace("`", "'") if "`" in text else text
         return text.translate(_QUOTES)
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).translate(_QUOTES))
     return text if text.isascii() else text.translate(_combining_marks())
