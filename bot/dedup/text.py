@@ -39,7 +39,7 @@ _ELISION = re.compile(
 # words) costs tens of KB, and tens of thousands of them filled ~300 MB in the soak run. Summaries
 # are tokenised once per article instead (the derived values live on bounded ``Doc`` caches).
 SHORT_TEXT = 300
-TEXT_CACHE_SIZE = 8192
+TEXT_CACHE_SIZE = 4096
 
 
 def cached_when_short(maxsize: int = TEXT_CACHE_SIZE, limit: int = SHORT_TEXT
