@@ -21,7 +21,7 @@ class PollingConfig:
     timeout: float = 20.0            # total time for one fetch, seconds
     connect_timeout: float = 10.0
     max_bytes: int = 5 * 1024 * 1024
-    concurrency: int = 100
+    concurrency: int = 200
     per_host_concurrency: int = 4
     user_agent: str = DEFAULT_USER_AGENT
     max_backoff: float = 86400.0     # cap of the exponential backoff of a failing feed
