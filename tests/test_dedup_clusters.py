@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.dedup.clusters import best_cluster, centroid_score, features, pair_score
+from bot.dedup.clusters import best_cluster, centroid_score, features, pair_score, subject_conflict
 from bot.dedup.similarity import Doc, Idf
 
 # A store of 1,000 articles where these words are common and everything else is rare.
@@ -71,3 +71,18 @@ def test_a_lower_case_word_is_no_story_keyword() -> None:
     profile = (5, 60.0, {"mort": 5, "turkey": 5, "ankara": 4})
     recent = {"mort": Counter({7: 5})}
     assert centroid_score(doc, IDF, profile, recent, 7) == 0.0
+
+
+def test_a_story_about_other_countries_is_vetoed_by_the_cluster_subjects() -> None:
+    # An Iran nuclear talks story of three articles: "Iran" in every title, "Geneva" in two.
+    iran_story = (3, 10.0, {"iran": 3, "geneva": 2, "talks": 3})
+    ukraine = Doc(1, "First day of Russia-Ukraine peace talks ends in Geneva")
+    assert subject_conflict(ukraine, iran_story)
+    # Naming the story's own country (a round-up, or a summary that mentions it) is no conflict.
+    assert not subject_conflict(Doc(2, "Trump tries to resolve three crises with Iran, Ukraine and Gaza"),
+                                iran_story)
+    with_summary = Doc(3, "Russia-Ukraine talks in Geneva", summary="Iran's envoy is there too.")
+    assert not subject_conflict(with_summary, iran_story)
+    # A title naming no country, or a cluster without a dominant one, is left to the scores.
+    assert not subject_conflict(Doc(4, "Peace talks in Geneva end without a deal"), iran_story)
+    assert not subject_conflict(ukraine, (4, 10.0, {"iran": 1, "geneva": 4}))

@@ -49,9 +49,6 @@ def test_some_stories_are_folded_across_outlets(clusters: dict[int, list[str]]) 
     assert sum(len(titles) >= 3 for titles in clusters.values()) >= 3
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: single-link chaining through 'talks in Geneva' "
-                   "and round-up articles folds the Iran nuclear talks and the Russia-Ukraine peace "
-                   "talks into one cluster (see the closing note of issue 3)")
 def test_iran_talks_and_ukraine_talks_stay_apart(clusters: dict[int, list[str]]) -> None:
     for titles in clusters.values():
         iran = [t for t in titles if "Iran" in t and "Ukrain" not in t]

@@ -42,6 +42,7 @@ KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
 KEYWORD_MIN_SIZE = 3
 RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 TEMPLATE_COS = 0.3       # a conflicting closest member this similar is a templated sibling
+SUBJECT_SHARE = 0.5      # a country in this share of a cluster's titles is one of its subjects
 TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
 
@@ -165,6 +166,23 @@ def centroid_score(
     return score + KEYWORD_BONUS * min(keywords, 2)
 
 
+def subject_conflict(doc: Doc, profile: Profile) -> bool:
+    """The article's title names countries, the cluster's titles mostly name others, and the
+    article never mentions those: another story sharing only generic words ("talks in Geneva":
+    the Iran nuclear talks vs the Russia-Ukraine talks). Checked against the centroid, not one
+    member, so a round-up ("... crises with Iran, Ukraine and Gaza") absorbed by one story
+    cannot bridge it to another.
+
+    ``profile`` counts must include :data:`TOPIC_NAMES` (the caller asks for them).
+    """
+    size, _norm2, counts = profile
+    own = doc.title_stems & TOPIC_NAMES
+    if not own or size <= 0:
+        return False
+    theirs = {t for t in TOPIC_NAMES if counts.get(t, 0) >= SUBJECT_SHARE * size}
+    return bool(theirs) and not theirs & doc.text_stems
+
+
 def best_cluster(
     doc: Doc,
     idf: Idf,
@@ -253,6 +271,8 @@ def _score(
         compared += 1
         hours = f.hours_apart if compared == 1 else min(hours, f.hours_apart)
     if names and not related and (closest[1] or (compared and conflicts == compared)):
+        return 0.0
+    if names and not related and cluster_id in profiles and subject_conflict(memo.doc, profiles[cluster_id]):
         return 0.0
     cent = 0.0
     if cluster_id in profiles:

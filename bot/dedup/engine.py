@@ -27,7 +27,7 @@ from bot.dedup.clusters import best_cluster
 from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
-from bot.dedup.text import stem
+from bot.dedup.text import TOPIC_NAMES, stem
 from bot.normalize import canonical_url
 from bot.store import clusters as store
 
@@ -104,7 +104,9 @@ def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | N
         _join(db, original.cluster_id, doc, now)
         _index(db, doc, idf, original.cluster_id, clustering=False)
         return original.cluster_id
-    profiles = store.cluster_profiles(db, near.top_clusters(MAX_CLUSTERS), sorted(doc.title_stems))
+    # Countries too: a cluster's own subjects veto articles about others (subject_conflict).
+    profile_terms = sorted(doc.title_stems | TOPIC_NAMES)
+    profiles = store.cluster_profiles(db, near.top_clusters(MAX_CLUSTERS), profile_terms)
     cluster_id, _score = best_cluster(
         doc, idf, near.members, profiles, near.term_clusters, _related_votes(db, doc)
     )
