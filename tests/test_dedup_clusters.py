@@ -86,3 +86,15 @@ def test_a_story_about_other_countries_is_vetoed_by_the_cluster_subjects() -> No
     # A title naming no country, or a cluster without a dominant one, is left to the scores.
     assert not subject_conflict(Doc(4, "Peace talks in Geneva end without a deal"), iran_story)
     assert not subject_conflict(ukraine, (4, 10.0, {"iran": 1, "geneva": 4}))
+
+
+def test_an_everyday_word_one_story_uses_a_lot_is_no_lone_keyword() -> None:
+    # "Dies" heads every obituary: the Jesse Jackson story must not take in another death.
+    profile = (5, 60.0, {"dies": 3, "jesse": 5, "jackson": 5})
+    recent = {"dies": Counter({7: 3})}
+    doc = Doc(9, "Millvina Dean, Titanic’s Last Survivor, Dies at 97")
+    idf = Idf({"dies": 40, "jesse": 5, "jackson": 6}, docs=1000)    # 40 stored articles say "dies"
+    assert centroid_score(doc, idf, profile, recent, 7) == 0.0
+    # The same counts for a name the story owns (most articles that ever used it are in it).
+    owned = Idf({"dies": 4, "jesse": 5, "jackson": 6}, docs=1000)
+    assert centroid_score(doc, owned, profile, recent, 7) > 0.2

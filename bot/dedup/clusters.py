@@ -40,6 +40,7 @@ KEYWORD_BONUS = 0.3
 KEYWORD_SHARE = 0.6       # of the term's recent postings that are in this cluster
 KEYWORD_COVERAGE = 0.4    # of the cluster's articles that have the term
 KEYWORD_MIN_SIZE = 3
+KEYWORD_OWNED = 0.5       # of the term's articles ever stored that are in this cluster
 RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 TEMPLATE_COS = 0.3       # a conflicting closest member this similar is a templated sibling
 SUBJECT_SHARE = 0.5      # a country in this share of a cluster's titles is one of its subjects
@@ -147,7 +148,7 @@ def centroid_score(
     sq = idf.squared
     dot = sum([sq(t) * counts.get(t, 0) for t in terms])
     score = dot / (norm_a * math.sqrt(norm2))
-    keywords = names_only = 0
+    keywords = names_only = owned = 0
     if size >= KEYWORD_MIN_SIZE:
         for t in terms:
             if t[:1].isdigit() or len(t) < 3 or t in common_words:
@@ -159,11 +160,19 @@ def centroid_score(
             if share >= KEYWORD_SHARE and counts.get(t, 0) / size >= KEYWORD_COVERAGE:
                 keywords += 1
                 names_only += t in TOPIC_NAMES
-    # One shared word is a topic, not a story; a story keyword may stand alone, but a country
-    # ("Korea" while one Korea story dominates the window) may not.
-    if (len(shared) < CENTROID_MIN_SHARED or not specific) and keywords == names_only:
+                owned += t not in TOPIC_NAMES and _owned(t, counts.get(t, 0), idf)
+    # One shared word is a topic, not a story; a story keyword may stand alone ("Sbarro"), but
+    # not a country ("Korea" while one Korea story dominates the window) nor an ordinary word
+    # that one story happens to use a lot ("Markets", "Americans", "Growth").
+    if (len(shared) < CENTROID_MIN_SHARED or not specific) and not owned:
         return 0.0
     return score + KEYWORD_BONUS * min(keywords, 2)
+
+
+def _owned(term: str, count: int, idf: Idf) -> bool:
+    """The term is rare in the whole store, or most articles that ever used it are in this
+    cluster: a story's own name ("Sbarro", "Titanfall"), not an everyday word."""
+    return idf.rare(term) or count >= KEYWORD_OWNED * idf.df_of(term)
 
 
 def subject_conflict(doc: Doc, profile: Profile) -> bool:
