@@ -98,3 +98,20 @@ def test_an_everyday_word_one_story_uses_a_lot_is_no_lone_keyword() -> None:
     # The same counts for a name the story owns (most articles that ever used it are in it).
     owned = Idf({"dies": 4, "jesse": 5, "jackson": 6}, docs=1000)
     assert centroid_score(doc, owned, profile, recent, 7) > 0.2
+
+
+def test_texts_that_tell_other_stories_veto_a_title_only_match() -> None:
+    # One shared country and one ordinary word put the titles close; the summaries disagree.
+    idf = Idf({"germany": 90, "start": 60}, docs=1000)
+    inflation = Doc(1, "Germany inflation rises 2.1% at start of 2026", cluster_id=7,
+                    summary="Consumer prices rose faster in January, driven by food and energy costs, "
+                            "the federal statistics office said on Thursday in Wiesbaden.")
+    activist = Doc(2, "Belarusian activist Kolesnikova on starting over in Germany",
+                   summary="Freed after years in a Belarusian prison, the opposition figure talks "
+                           "about exile, her sister and rebuilding a life in Berlin.")
+    profile = (1, 40.0, {"germany": 1, "start": 1})
+    assert centroid_score(activist, idf, profile, {}, 7) >= 0.2       # the titles alone would join
+    assert best_cluster(activist, idf, [inflation], {7: profile}, {}, {})[0] is None
+    # Without summaries to compare, the title match is left to the scores.
+    bare = Doc(3, activist.title)
+    assert best_cluster(bare, idf, [Doc(4, inflation.title, cluster_id=7)], {7: profile}, {}, {})[0] == 7

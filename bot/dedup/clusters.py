@@ -43,6 +43,7 @@ KEYWORD_MIN_SIZE = 3
 KEYWORD_OWNED = 0.5       # of the term's articles ever stored that are in this cluster
 RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 TEMPLATE_COS = 0.3       # a conflicting closest member this similar is a templated sibling
+TEXT_FLOOR = 0.1          # best title+summary cosine with the cluster's members below this: vetoed
 SUBJECT_SHARE = 0.5      # a country in this share of a cluster's titles is one of its subjects
 TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
@@ -272,8 +273,11 @@ def _score(
 ) -> float:
     """Normalised score of one cluster (>= 1 joins); 0 when a naming conflict vetoes it."""
     pair_best, closest, conflicts, compared, hours = 0.0, (-1.0, False), 0, 0, 0.0
+    text_best: float | None = None
     for m in by_cluster.get(cluster_id, []):
         f = memo.features(m, names)
+        if f.text_cos is not None:
+            text_best = max(text_best or 0.0, f.text_cos)
         closest = max(closest, (f.title_cos, f.templated))
         pair_best = max(pair_best, pair_score(f))
         conflicts += f.conflict
@@ -282,6 +286,9 @@ def _score(
     if names and not related and (closest[1] or (compared and conflicts == compared)):
         return 0.0
     if names and not related and cluster_id in profiles and subject_conflict(memo.doc, profiles[cluster_id]):
+        return 0.0
+    # Title words alone (the centroid) must not override texts that plainly tell other stories.
+    if names and not related and text_best is not None and text_best < TEXT_FLOOR:
         return 0.0
     cent = 0.0
     if cluster_id in profiles:
