@@ -16,9 +16,15 @@ mentions, and the titles share fewer than two specific names ("Russian strike on
 5" / "... on Odesa kills 5"). Countries alone do not conflict ("la Corée du Sud" vs "Séoul"),
 except in a templated sibling: titles this similar that differ by any name, a country included
 ("... shakes southern Japan" / "... Peru"). A cluster is vetoed when every member compared
-conflicts or its closest member is a templated sibling. Google News related coverage (Google's
-own grouping of the story) lowers the bar and overrides the veto, which cannot see that two
-headlines in two languages tell one story.
+conflicts or its closest member is a templated sibling. Two cluster-level vetoes stop
+single-link chaining through generic words ("talks in Geneva" joining the Iran nuclear talks and
+the Russia-Ukraine talks): the cluster's dominant countries are absent from an article whose
+title names other ones (:func:`subject_conflict`, checked against the centroid, not one member),
+and summaries that plainly tell other stories (best title + summary cosine with the members
+under ``TEXT_FLOOR``) veto a title-only match. A keyword may stand alone only when the story owns
+it (rare in the store, or most of its articles are in the cluster): "Sbarro", not "Dies".
+Google News related coverage (Google's own grouping of the story) lowers the bar and overrides
+the vetoes, which cannot see that two headlines in two languages tell one story.
 
 Thresholds and weights were set by measurement (bench/dedup_quality.py, docs/BENCHMARKS.md).
 """
