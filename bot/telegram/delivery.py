@@ -21,7 +21,6 @@ import contextlib
 import logging
 import re
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from bot.errors import DeliveryError
 from bot.store import chats as chat_store
 from bot.store import deliveries as journal
 from bot.store.db import DbExecutor
+from bot.telegram.locks import KeyedLocks
 from bot.telegram.logs import redact
 
 log = logging.getLogger(__name__)
@@ -318,16 +318,8 @@ def _preview(db: Database, config: Config, chat: dict[str, Any], now: float) -> 
 # -- sending -------------------------------------------------------------------------------------
 
 
-_chat_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-def _lock_for(chat_id: int) -> asyncio.Lock:
-    """One delivery at a time per chat (a scheduled digest and /digest must not interleave)."""
-    lock = _chat_locks.get(chat_id)
-    if lock is None:
-        lock = asyncio.Lock()
-        _chat_locks[chat_id] = lock
-    return lock
+# One delivery at a time per chat (a scheduled digest and /digest must not interleave).
+_lock_for = KeyedLocks()
 
 
 @dataclass

@@ -9,7 +9,6 @@ need a bot admin (``telegram.admins``); in groups only group administrators chan
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import functools
 import hashlib
@@ -17,7 +16,6 @@ import inspect
 import logging
 import time
 import unicodedata
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +49,7 @@ from bot.digest import format_time, safe_url, truncate
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
 from bot.telegram import delivery
+from bot.telegram.locks import KeyedLocks
 from bot.telegram.schedule import reschedule_chat
 from bot.telegram.state import Services, get_services
 from bot.telegram.texts import (
@@ -176,16 +175,8 @@ def _load_chat(db: Database, chat_id: int, language: str, private: bool) -> dict
 
 
 Handler = Callable[[Ask, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
-_settings_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-def settings_lock(chat_id: int) -> asyncio.Lock:
-    """One settings change at a time per chat (two quick taps must not redraw out of order)."""
-    lock = _settings_locks.get(chat_id)
-    if lock is None:
-        lock = asyncio.Lock()
-        _settings_locks[chat_id] = lock
-    return lock
+# One settings change at a time per chat (two quick taps must not redraw out of order).
+settings_lock = KeyedLocks()
 
 
 def command(*, settings: bool = False, admin: bool = False) -> Callable[[Handler], Callable[..., Any]]:
