@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -15,15 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.scheduler import JOB_PREFIX, FeedScheduler
 from bot.store import DbExecutor
 from tests.feedserver import FeedServer
-from tests.helpers import load, rss, write_config
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+from tests.helpers import load, rss, wait_for, write_config
 
 
 def edit(path: Path, text: str) -> None:

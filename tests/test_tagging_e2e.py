@@ -19,7 +19,7 @@ from bot.pipeline import poll_once
 from bot.scheduler import FeedScheduler
 from bot.store import DbExecutor, open_database
 from tests.feedserver import FeedServer
-from tests.helpers import load, write_config
+from tests.helpers import load, wait_for, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = (REPO / "config.example.toml").read_text(encoding="utf-8")
@@ -108,14 +108,16 @@ async def test_hot_reload_retags_stored_articles(feed_server: FeedServer, tmp_pa
     feeds = FeedScheduler(config, executor, scheduler, first_poll_within=0.0)
     feeds.start()
     try:
-        await _wait(lambda: tags_by_guid(config.storage.path).get("en-1") == {"niger": "Niger"})
+        await wait_for(lambda: tags_by_guid(config.storage.path).get("en-1") == {"niger": "Niger"}, timeout=8)
         # A naive first taxonomy: "Niger" also fires inside "Niger State" (a Nigerian state).
         assert tags_by_guid(config.storage.path)["en-2"] == {"niger": "Niger"}
         fixed = (first_tags.replace('keywords = ["Niger"]', 'keywords = ["Niger", "Niamey"]\n'
                                     'exclude = ["Niger State"]')
                  + '[tags.nigeria]\nlabel = "Nigeria"\nkeywords = ["Nigeria*", "Niger State"]\n')
         edit(cfg, cfg.read_text(encoding="utf-8").replace(first_tags, fixed))
-        await _wait(lambda: tags_by_guid(config.storage.path)["en-2"] == {"nigeria": "Nigerian"})
+        await wait_for(
+            lambda: tags_by_guid(config.storage.path)["en-2"] == {"nigeria": "Nigerian"}, timeout=8
+        )
         assert tags_by_guid(config.storage.path)["en-1"] == {"niger": "Niger"}
     finally:
         scheduler.shutdown(wait=False)
@@ -123,9 +125,3 @@ async def test_hot_reload_retags_stored_articles(feed_server: FeedServer, tmp_pa
         executor.close()
 
 
-async def _wait(predicate, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
