@@ -22,10 +22,12 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.config import Config, StorageConfig, load_config, parse_config
+from bot.dedup.report import distinct_sources
 from bot.errors import NewsbotError
 from bot.pipeline import poll_once
 from bot.reports import poll_table
 from bot.store import DbExecutor
+from bot.store.clusters import cluster_tags, list_clusters
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
@@ -92,23 +94,15 @@ def run_demo(keep: str | None = None) -> int:
 
 
 def demo_report(db: Database, config: Config) -> str:
-    """Clusters with their sources and tags (the digest part comes from bot.digest)."""
+    """Every cluster, largest first, with its sources and tags."""
     lines = ["== Story clusters (largest first) =="]
-    rows = db.execute(
-        """
-        SELECT c.id, c.title, c.size, c.source_count,
-               (SELECT group_concat(DISTINCT a.source) FROM articles a WHERE a.cluster_id = c.id),
-               (SELECT group_concat(DISTINCT t.tag) FROM articles a
-                  JOIN article_tags t ON t.article_id = a.id WHERE a.cluster_id = c.id)
-        FROM clusters c ORDER BY c.source_count DESC, c.size DESC, c.first_seen DESC
-        """
-    ).fetchall()
-    for cluster_id, title, size, source_count, sources, tags in rows:
-        tag_text = " ".join(f"#{t}" for t in sorted((tags or "").split(",")) if t)
-        lines.append(f"[{cluster_id}] {title}")
-        lines.append(f"      {size} articles from {source_count} sources: {sources or ''}")
-        if tag_text:
-            lines.append(f"      {tag_text}")
+    for c in list_clusters(db, since=0.0, min_sources=1, limit=1000):
+        lines.append(f"[{c['id']}] {c['title']}")
+        lines.append(f"      {c['size']} articles from {c['source_count']} sources: "
+                     f"{', '.join(distinct_sources(c['sources']))}")
+        tags = " ".join(f"#{t}" for t in sorted(cluster_tags(db, c["id"])))
+        if tags:
+            lines.append(f"      {tags}")
     return "\n".join(lines)
 
 

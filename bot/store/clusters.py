@@ -346,6 +346,14 @@ def list_clusters(
     return out
 
 
+def cluster_tags(db: Database, cluster_id: int) -> set[str]:
+    """The union of the tags of a cluster's articles."""
+    return {tag for (tag,) in db.execute(
+        "SELECT DISTINCT t.tag FROM articles a JOIN article_tags t ON t.article_id = a.id "
+        "WHERE a.cluster_id = ?", (cluster_id,)
+    )}
+
+
 def repair_clusters(db: Database) -> int:
     """After retention pruning: clusters whose representative was deleted get a new one (the
     earliest original, not a Google News item), and their size and sources are recounted;

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from bot.digest import Story
 from bot.store.chats import ensure_change_triggers
+from bot.store.clusters import cluster_tags
 
 
 @dataclass(frozen=True)
@@ -105,21 +106,15 @@ def cluster_story(db: Database, row: dict[str, Any], shown_tags: set[str] | None
             url = article["link"]
             break
     title = row["title"] or (articles[0]["title"] if articles else "")
-    cluster_tags = {
-        r[0] for r in db.execute(
-            "SELECT DISTINCT t.tag FROM articles a JOIN article_tags t ON t.article_id = a.id "
-            "WHERE a.cluster_id = ?",
-            (row["id"],),
-        )
-    }
+    tags = cluster_tags(db, row["id"])
     if shown_tags:
-        cluster_tags &= shown_tags
+        tags &= shown_tags
     return Story(
         cluster_id=int(row["id"]),
         title=title,
         url=url,
         sources=list(dict.fromkeys(a["source"] for a in articles if a["source"])),
-        tags=sorted(cluster_tags),
+        tags=sorted(tags),
         time=float(row.get("story_time") or row["last_seen"]),
         source_count=int(row["source_count"] or 0),
         size=int(row["size"] or 0),
