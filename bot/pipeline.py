@@ -128,7 +128,6 @@ class Pipeline:
         now = self.clock()
         if not force and state["next_due_at"] > now:
             return FeedPollOutcome(feed=feed.name, status="skipped", error="not due")
-        await self.executor.call(feed_store.record_attempt, state["id"], now)
         try:
             result = await self.fetcher.fetch(
                 state["permanent_url"] or feed.url,

@@ -61,10 +61,6 @@ def all_feed_states(db: Database) -> list[dict[str, Any]]:
     return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
 
 
-def record_attempt(db: Database, feed_id: int, now: float) -> None:
-    db.execute("UPDATE feeds SET last_attempt_at = ? WHERE id = ?", (now, feed_id))
-
-
 def record_success(
     db: Database,
     feed_id: int,
