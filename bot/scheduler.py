@@ -47,8 +47,11 @@ def _mtime(path: Path) -> float | None:
 
 
 async def _close_later(fetcher: Fetcher, delay: float) -> None:
-    await asyncio.sleep(delay)
-    await fetcher.aclose()
+    """Close a replaced fetcher once its in-flight fetches have had time to finish."""
+    try:
+        await asyncio.sleep(delay)
+    finally:
+        await fetcher.aclose()
 
 
 class FeedScheduler:
@@ -73,7 +76,7 @@ class FeedScheduler:
         self._mtime = _mtime(config.path)
         self.last_reload_error: str = ""
         self.last_poll_at: float | None = None
-        self._closing: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()   # old fetchers closing after a reload
 
     @property
     def config(self) -> Config:
@@ -101,6 +104,10 @@ class FeedScheduler:
         for job in self.scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) or job.id in ("config-reload", "retention"):
                 job.remove()
+        retiring = list(self._retiring)
+        for task in retiring:
+            task.cancel()
+        await asyncio.gather(*retiring, return_exceptions=True)
         await self.fetcher.aclose()
 
     # -- jobs --------------------------------------------------------------------------------
@@ -172,7 +179,9 @@ class FeedScheduler:
             # New timeouts and limits need a new client; in-flight fetches finish on the old one.
             old_fetcher, self.fetcher = self.fetcher, Fetcher(config.polling)
             self.pipeline.fetcher = self.fetcher
-            self._closing = asyncio.create_task(_close_later(old_fetcher, old.polling.timeout + 1))
+            task = asyncio.create_task(_close_later(old_fetcher, old.polling.timeout + 1))
+            self._retiring.add(task)             # keep a reference until it is done
+            task.add_done_callback(self._retiring.discard)
         await self.pipeline.sync_feeds()
         self._schedule_feeds(config)
         self.last_reload_error = ""

@@ -71,3 +71,15 @@ async def test_reload_now_reports(running) -> None:
     cfg, feeds = running
     message = await feeds.reload_now()
     assert message.startswith("config reloaded: 1 feeds")
+
+
+async def test_polling_change_swaps_the_fetcher_and_shutdown_closes_the_old_one(running) -> None:
+    cfg, feeds = running
+    old = feeds.fetcher
+    await old.open()
+    cfg.write_text(cfg.read_text().replace('timeout = "2s"', 'timeout = "3s"'), encoding="utf-8")
+    await feeds.reload_now()
+    assert feeds.fetcher is not old and feeds.pipeline.fetcher is feeds.fetcher
+    assert old._client is not None            # still open for fetches in flight
+    await feeds.shutdown()
+    assert old._client is None                # closed at shutdown, not leaked
