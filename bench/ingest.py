@@ -26,8 +26,10 @@ import feedparser
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import load_config  # noqa: E402
+from bot.dedup import decide_pending  # noqa: E402
 from bot.models import FetchResult  # noqa: E402
-from bot.pipeline import Stages, prepare_articles, store_parsed  # noqa: E402
+from bot.pipeline import store_parsed  # noqa: E402
+from bot.prepare import Stages, prepare_articles  # noqa: E402
 from bot.store import open_database  # noqa: E402
 from bot.store.feeds import sync_feeds  # noqa: E402
 
@@ -96,7 +98,7 @@ def main() -> None:
                            final_url=f"https://news{n}.example/rss") for n, b in enumerate(bodies)]
     now = time.time()
     t0 = time.perf_counter()
-    parsed = [prepare_articles(r, feed_cfg, stages, now) for r in results]
+    parsed = [prepare_articles(r, feed_cfg, stages.cleaner, stages.tagger, now) for r in results]
     parse_time = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +108,8 @@ def main() -> None:
         t0 = time.perf_counter()
         for p, r in zip(parsed, results, strict=True):
             store_parsed(db, feed_id, p, r, now + 600, now)
+            while decide_pending(db, now, 64):
+                pass
         store_time = time.perf_counter() - t0
         stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
 

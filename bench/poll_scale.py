@@ -3,8 +3,9 @@
 A feed server runs in a separate process (so it does not share the bot's GIL) on several
 loopback addresses (127.0.0.2, 127.0.0.3, ...: Linux routes all of 127/8 to lo), like feeds
 spread over many sites, and adds a fixed latency to every response. The bot side is the real
-`bot.pipeline.poll_once` (fetch → parse → tag → store → dedup) into a real SQLite file, with
-the default polling settings.
+path of `bot.pipeline.poll_once` (fetch → parse + tag in worker processes → store, then the
+dedup backlog decided) into a real SQLite file, with the default polling settings; the poll
+cycle and the dedup that follows are timed apart.
 
 Run: .venv/bin/python bench/poll_scale.py [--feeds 1000] [--entries 50] [--latency 0.2] [--hosts 50]
 """
@@ -29,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest import sentence, vocabulary  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.pipeline import poll_once  # noqa: E402
+from bot.fetch import Fetcher  # noqa: E402
+from bot.pipeline import Pipeline  # noqa: E402
+from bot.prepare import Stages  # noqa: E402
 from bot.store import DbExecutor  # noqa: E402
 
 
@@ -90,10 +93,18 @@ def config_text(db: Path, urls: list[str]) -> str:
     return f'[storage]\npath = "{db}"\n{feeds}'
 
 
-async def cycle(config, executor) -> tuple[float, list]:
+async def cycle(config, executor) -> tuple[float, float, list]:
+    """What ``poll_once`` does, timed in two parts: every feed polled (fetched, parsed, tagged,
+    stored), then the dedup backlog those articles left decided."""
+    async with Fetcher(config.polling) as fetcher:
+        pipeline = Pipeline(Stages.from_config(config), executor, fetcher)
+        await pipeline.sync_feeds()
+        started = time.perf_counter()
+        outcomes = await pipeline.poll_many(config.feeds, force=True)
+        polled = time.perf_counter() - started
     started = time.perf_counter()
-    outcomes = await poll_once(config, executor)
-    return time.perf_counter() - started, outcomes
+    await pipeline.dedup.drain()
+    return polled, time.perf_counter() - started, outcomes
 
 
 def main() -> None:
@@ -119,8 +130,8 @@ def main() -> None:
             config = parse_config(config_text(db_path, urls), Path(tmp) / "config.toml")
             executor = DbExecutor(db_path)
             try:
-                first, outcomes1 = asyncio.run(cycle(config, executor))
-                second, outcomes2 = asyncio.run(cycle(config, executor))
+                first, decide1, outcomes1 = asyncio.run(cycle(config, executor))
+                second, _, outcomes2 = asyncio.run(cycle(config, executor))
             finally:
                 executor.close()
             size = db_path.stat().st_size
@@ -133,8 +144,10 @@ def main() -> None:
     print(f"feeds: {args.feeds} × {args.entries} entries, {args.hosts} hosts, "
           f"{args.latency * 1000:.0f} ms added latency, concurrency {config.polling.concurrency} "
           f"({config.polling.per_host_concurrency} per host)")
-    print(f"cycle 1 (full)  : {first:6.2f} s, {new} new articles, {len(errors1)} errors, "
-          f"{new / first:.0f} articles/s")
+    print(f"cycle 1 (full)  : {first:6.2f} s, {new} new articles stored, {len(errors1)} errors, "
+          f"{new / first:.0f} articles/s ({config.polling.parse_processes} parse processes)")
+    print(f"  then dedup    : {decide1:6.2f} s to decide them all ({new / decide1:.0f} articles/s); "
+          f"all decided {first + decide1:.1f} s after the cycle started")
     if errors1:
         print("  first errors:", "; ".join(f"{o.feed}: {o.error}" for o in errors1[:3]))
     print(f"cycle 2 (304)   : {second:6.2f} s, {not_modified}/{args.feeds} not modified")

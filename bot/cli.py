@@ -65,7 +65,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
     executor = DbExecutor(config.storage.path)
     progress = _Progress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
     try:
-        outcomes = asyncio.run(poll_once(config, executor, feed_names=args.feed, progress=progress))
+        outcomes = asyncio.run(poll_once(
+            config, executor, feed_names=args.feed, progress=progress, dedup_progress=progress.deciding
+        ))
     finally:
         executor.close()
         progress.done()
@@ -74,11 +76,13 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """A one-line progress bar on a terminal; one plain line per feed otherwise."""
+    """A one-line progress bar on a terminal; one plain line per feed otherwise. Then the
+    articles being decided (duplicates, stories) after the polls."""
 
     def __init__(self, total: int):
         self.total = total
         self.count = 0
+        self.decided = 0
         self.tty = sys.stderr.isatty()
 
     def __call__(self, outcome: FeedPollOutcome) -> None:
@@ -90,9 +94,19 @@ class _Progress:
         else:
             print(f"polled {outcome.feed}: {outcome.status}", file=sys.stderr)
 
+    def deciding(self, done: int, left: int) -> None:
+        if self.tty:
+            if not self.decided:
+                sys.stderr.write("\n")
+            sys.stderr.write(f"\rdeciding duplicates and stories: {done}/{done + left} articles")
+            sys.stderr.flush()
+        self.decided = done
+
     def done(self) -> None:
         if self.tty and self.count:
             sys.stderr.write("\n")
+        elif self.decided:
+            print(f"decided {self.decided} articles (duplicates and stories)", file=sys.stderr)
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:

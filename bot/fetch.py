@@ -1,7 +1,14 @@
 """Download feeds over HTTP with httpx: bounded in time, size, redirects and concurrency.
 
-``Fetcher`` owns one ``httpx.AsyncClient`` (connection pooling across feeds) and is used as an
-async context manager. ``fetch`` returns a ``FetchResult`` or raises ``FetchError`` with a
+``Fetcher`` owns one ``httpx.AsyncClient`` per origin (scheme, host, port) and is used as an
+async context manager. Why not one client for everything: httpcore 1.0's connection pool walks
+all its connections (with a ``poll()`` and a ``getpeername()`` each) on every request start and
+end, and its keep-alive check is quadratic, so with 200 fetches in flight one shared pool spent
+three quarters of a 1,000-feed poll cycle on bookkeeping (encode/httpcore#1035). Per origin a
+pool holds at most ``per_host_concurrency`` connections; clients idle for ``IDLE_CLIENT_SECONDS``
+are closed, so open sockets follow the hosts being polled, not every host ever configured.
+
+``fetch`` returns a ``FetchResult`` or raises ``FetchError`` with a
 message a person can act on ("timed out after 20s", "HTTP 404 Not Found", "response larger than
 5242880 bytes", "too many redirects (loop: a → b → a)", "cannot resolve host …"). httpx
 exceptions are translated here and nowhere else.
@@ -51,19 +58,39 @@ ACCEPT = (
 )
 ACCEPT_ENCODING = "gzip, deflate"
 _DROPPED_RESPONSE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+IDLE_CLIENT_SECONDS = 30.0    # a per-origin client unused this long is closed (its sockets too)
+SWEEP_EVERY = 10.0
 
 
 def _seconds(value: float) -> str:
     return f"{value:g}s"
 
 
+class _Origin:
+    """One origin's client, with the requests in flight on it and when it was last used."""
+
+    __slots__ = ("client", "in_flight", "last_used")
+
+    def __init__(self, client: httpx.AsyncClient):
+        self.client = client
+        self.in_flight = 0
+        self.last_used = time.monotonic()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+
+
 class Fetcher:
     """HTTP fetching for every feed; one per running bot (or per ``poll --once``)."""
 
-    def __init__(self, polling: PollingConfig, *, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, polling: PollingConfig):
         self.polling = polling
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._open = False
+        self._ssl: ssl.SSLContext | None = None
+        self._origins: dict[str, _Origin] = {}
+        self._last_sweep = time.monotonic()
         self._global = asyncio.Semaphore(max(1, polling.concurrency))
         self._per_host: dict[str, asyncio.Semaphore] = {}
 
@@ -77,24 +104,64 @@ class Fetcher:
         await self.aclose()
 
     async def open(self) -> None:
-        if self._client is not None:
-            return
+        if not self._open:
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()     # loading CA certificates: once, shared
+            self._open = True
+
+    async def aclose(self) -> None:
+        self._open = False
+        origins, self._origins = self._origins, {}
+        for origin in origins.values():
+            await origin.client.aclose()
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    @property
+    def open_clients(self) -> int:
+        return len(self._origins)
+
+    def _new_client(self) -> httpx.AsyncClient:
         p = self.polling
-        self._client = httpx.AsyncClient(
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(p.timeout, connect=min(p.connect_timeout, p.timeout)),
+            # Redirects from many feeds may converge on one origin: the pool may grow past the
+            # per-host limit then, bounded by the global one.
             limits=httpx.Limits(
-                max_connections=max(1, p.concurrency), max_keepalive_connections=max(1, p.concurrency),
+                max_connections=max(1, p.concurrency),
+                max_keepalive_connections=max(1, p.per_host_concurrency),
             ),
             headers={"User-Agent": p.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
-            transport=self._transport,
+            verify=self._ssl if self._ssl is not None else True,
             trust_env=False,
         )
 
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+    def _take(self, url: str) -> _Origin:
+        key = _origin(url)
+        origin = self._origins.get(key)
+        if origin is None:
+            origin = self._origins[key] = _Origin(self._new_client())
+        origin.in_flight += 1
+        return origin
+
+    @staticmethod
+    def _give_back(origin: _Origin) -> None:
+        origin.in_flight -= 1
+        origin.last_used = time.monotonic()
+
+    async def _sweep(self) -> None:
+        """Close the clients of origins nobody fetched from for IDLE_CLIENT_SECONDS."""
+        now = time.monotonic()
+        if now - self._last_sweep < SWEEP_EVERY:
+            return
+        self._last_sweep = now
+        idle = [k for k, o in self._origins.items()
+                if o.in_flight == 0 and now - o.last_used > IDLE_CLIENT_SECONDS]
+        for key in idle:
+            await self._origins.pop(key).client.aclose()
 
     def _host_semaphore(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -111,9 +178,10 @@ class Fetcher:
         Returns ``FetchResult(not_modified=True)`` for a 304. Raises FetchError for everything
         else that is not a 2xx with a body.
         """
-        if self._client is None:
+        if not self._open:
             raise RuntimeError("Fetcher is not open: use 'async with Fetcher(...)'")
         _check_url(url, url)
+        await self._sweep()
         async with self._global, self._host_semaphore(url):
             started = time.monotonic()
             try:
@@ -131,12 +199,16 @@ class Fetcher:
         still_permanent = True
         headers = _conditional_headers(etag, last_modified)
         while True:
-            assert self._client is not None
+            origin = self._take(current)
             try:
-                request = self._client.build_request("GET", current, headers=headers)
-                response = await self._client.send(request, stream=True)
+                request = origin.client.build_request("GET", current, headers=headers)
+                response = await origin.client.send(request, stream=True)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                self._give_back(origin)
                 raise _translate(exc, current, self.polling) from exc
+            except BaseException:
+                self._give_back(origin)
+                raise
             try:
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                     target = _redirect_target(current, response.headers["location"], url)
@@ -159,7 +231,10 @@ class Fetcher:
                     continue
                 return await self._finish(response, url, current, permanent_url, etag, last_modified)
             finally:
-                await response.aclose()
+                try:
+                    await response.aclose()
+                finally:
+                    self._give_back(origin)
 
     async def _finish(
         self, response: httpx.Response, url: str, final_url: str, permanent_url: str | None,

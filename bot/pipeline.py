@@ -1,8 +1,11 @@
-"""Poll one feed end to end: fetch → parse + normalise + tag (in a thread) → store → dedup.
+"""Poll one feed end to end: fetch → parse + normalise + tag (worker processes) → store.
 
 Whatever happens, the feed's polling state (last attempt, status, errors, next due time) is
 recorded, and a failure in one feed never touches another: each feed is its own task, and an
 unexpected exception is caught at this boundary and recorded as that feed's error.
+
+Dedup is not part of a poll: new articles are stored undecided and the pipeline's
+:class:`~bot.dedup_worker.DedupWorker` decides them behind the polls, in arrival order.
 """
 
 from __future__ import annotations
@@ -11,21 +14,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from bot import backoff, dedup
 from bot.config import Config, FeedConfig
+from bot.dedup_worker import DedupWorker
+from bot.dedup_worker import Progress as DedupProgress
 from bot.errors import FeedError, FetchError
 from bot.fetch import Fetcher
 from bot.models import FeedPollOutcome, FetchResult, ParsedFeed
-from bot.normalize import Cleaner
-from bot.parse import parse_feed
+from bot.prepare import Preparer, Stages
 from bot.store import DbExecutor
 from bot.store import feeds as feed_store
 from bot.store.articles import save_articles
-from bot.tagging import Tagger
 
 log = logging.getLogger(__name__)
 
@@ -33,51 +35,13 @@ Clock = Callable[[], float]
 Progress = Callable[[FeedPollOutcome], None]
 
 
-@dataclass
-class Stages:
-    """What a poll needs besides I/O, rebuilt together when the config is reloaded."""
-
-    config: Config
-    cleaner: Cleaner
-    tagger: Tagger
-
-    @classmethod
-    def from_config(cls, config: Config) -> Stages:
-        return cls(
-            config=config,
-            cleaner=Cleaner(config.cleaning.extra_boilerplate),
-            tagger=Tagger.from_config(config.tags),
-        )
-
-
-def prepare_articles(
-    result: FetchResult, feed: FeedConfig, stages: Stages, now: float
-) -> ParsedFeed:
-    """Parse, normalise and tag one fetched body. CPU-bound and pure: runs in a worker thread."""
-    parsed = parse_feed(
-        result.body,
-        url=result.final_url or result.url,
-        headers=result.headers,
-        cleaner=stages.cleaner,
-        fallback_language=feed.language,
-        now=now,
-    )
-    for article in parsed.articles:
-        if feed.source and not article.is_google_news:
-            article.source = feed.source
-        article.tags = stages.tagger.tag(article.title, article.summary)
-        for tag in feed.tags:
-            article.tags.setdefault(tag, f"feed:{feed.name}")
-    return parsed
-
-
 def store_parsed(
     db: Database, feed_id: int, parsed: ParsedFeed, result: FetchResult, next_due_at: float, now: float
 ) -> tuple[list[int], list[int], int]:
-    """One transaction: articles in, dedup decided, feed state updated."""
+    """One transaction: articles in (new ones undecided), changed ones re-indexed for dedup,
+    feed state updated."""
     with db.atomic():
         new_ids, updated_ids, unchanged = save_articles(db, feed_id, parsed.articles, now)
-        dedup.process_articles(db, new_ids, now)
         dedup.reindex_articles(db, updated_ids)
         feed_store.record_success(
             db, feed_id, now=now, status=result.status, next_due_at=next_due_at,
@@ -90,13 +54,16 @@ def store_parsed(
 
 
 class Pipeline:
-    """Polls feeds with one shared Fetcher and one DB thread."""
+    """Polls feeds with one shared Fetcher, parse workers and one DB thread; new articles go to
+    ``self.dedup`` (woken after each poll that stored some; started by whoever runs it)."""
 
     def __init__(self, stages: Stages, executor: DbExecutor, fetcher: Fetcher, clock: Clock = time.time):
         self.stages = stages
         self.executor = executor
         self.fetcher = fetcher
         self.clock = clock
+        self.preparer = Preparer(stages.config.polling.parse_processes)
+        self.dedup = DedupWorker(executor, clock)
         self._running: set[str] = set()
 
     @property
@@ -138,7 +105,7 @@ class Pipeline:
         if result.not_modified:
             return await self._not_modified(feed, state, result, started)
         try:
-            parsed = await asyncio.to_thread(prepare_articles, result, feed, self.stages, now)
+            parsed = await self.preparer.prepare(result, feed, self.stages, now)
         except FeedError as exc:
             return await self._fail(feed, state, str(exc), started, result.status)
         due = backoff.next_due_after_success(
@@ -147,6 +114,8 @@ class Pipeline:
         new_ids, updated_ids, unchanged = await self.executor.call(
             store_parsed, state["id"], parsed, result, due, now
         )
+        if new_ids:
+            self.dedup.notify()
         return FeedPollOutcome(
             feed=feed.name, status="ok", http_status=result.status, new=len(new_ids),
             updated=len(updated_ids), unchanged=unchanged,
@@ -221,9 +190,11 @@ async def poll_once(
     *,
     feed_names: Iterable[str] | None = None,
     progress: Progress | None = None,
+    dedup_progress: DedupProgress | None = None,
     clock: Clock = time.time,
 ) -> list[FeedPollOutcome]:
-    """Poll every enabled feed (or the named ones) once now, regardless of due times."""
+    """Poll every enabled feed (or the named ones) once now, regardless of due times, then
+    decide every undecided article (dedup runs after the polls, not between them)."""
     feeds = [f for f in config.feeds if f.enabled]
     if feed_names is not None:
         wanted = set(feed_names)
@@ -231,4 +202,6 @@ async def poll_once(
     async with Fetcher(config.polling) as fetcher:
         pipeline = Pipeline(Stages.from_config(config), executor, fetcher, clock)
         await pipeline.sync_feeds()
-        return await pipeline.poll_many(feeds, force=True, progress=progress)
+        outcomes = await pipeline.poll_many(feeds, force=True, progress=progress)
+    await pipeline.dedup.drain(dedup_progress)
+    return outcomes

@@ -5,6 +5,9 @@ grace time). The job asks the database whether the feed is due: backoff after fa
 feed's ``<ttl>`` and ``Retry-After`` all live in ``feeds.next_due_at``, not in the scheduler, so
 a restart keeps them.
 
+New articles are decided (duplicates, story clusters) by the pipeline's dedup worker, a
+background task started here, which first takes whatever a previous run left undecided.
+
 The config file's mtime is checked every ``polling.reload_check``: new feeds start polling,
 removed ones stop, changed intervals apply, changed tags re-tag the last 7 days. An invalid edit
 is logged and the last good config keeps running.
@@ -27,7 +30,8 @@ from bot import retag
 from bot.config import Config, FeedConfig, load_config
 from bot.errors import ConfigError
 from bot.fetch import Fetcher
-from bot.pipeline import Pipeline, Stages
+from bot.pipeline import Pipeline
+from bot.prepare import Stages
 from bot.store import DbExecutor
 from bot.store import feeds as feed_store
 from bot.store.retention import apply_retention
@@ -99,6 +103,7 @@ class FeedScheduler:
         )
         if not self.scheduler.running:
             self.scheduler.start()
+        self.pipeline.dedup.start()       # also decides what a previous run left undecided
 
     async def shutdown(self) -> None:
         for job in self.scheduler.get_jobs():
@@ -108,6 +113,7 @@ class FeedScheduler:
         for task in retiring:
             task.cancel()
         await asyncio.gather(*retiring, return_exceptions=True)
+        await self.pipeline.dedup.stop()
         await self.fetcher.aclose()
 
     # -- jobs --------------------------------------------------------------------------------
@@ -175,6 +181,7 @@ class FeedScheduler:
             return "config not reloaded: " + "; ".join(exc.problems)
         old = self.config
         self.pipeline.stages = Stages.from_config(config)
+        self.pipeline.preparer.processes = config.polling.parse_processes
         if old.polling != config.polling:
             # New timeouts and limits need a new client; in-flight fetches finish on the old one.
             old_fetcher, self.fetcher = self.fetcher, Fetcher(config.polling)

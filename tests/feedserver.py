@@ -244,9 +244,17 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             headers = {k: v for k, v in self.headers.items()}
             server._record(self.path, headers)
             server._enter()
+            self._counted = True
             try:
                 self._answer(headers)
             finally:
+                self._uncount()
+
+        def _uncount(self) -> None:
+            """Leave the in-flight count once: before a whole body is written (the client may
+            read it and send its next request before this thread runs again), else at the end."""
+            if getattr(self, "_counted", False):
+                self._counted = False
                 server._leave()
 
         def _answer(self, headers: dict[str, str]) -> None:
@@ -310,6 +318,7 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self, status: int, body: bytes, content_type: str | None,
             extra: dict[str, str] | None = None,
         ) -> None:
+            self._uncount()
             try:
                 self.send_response(status)
                 if content_type is not None and status != 304:

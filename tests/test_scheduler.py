@@ -80,6 +80,6 @@ async def test_polling_change_swaps_the_fetcher_and_shutdown_closes_the_old_one(
     cfg.write_text(cfg.read_text().replace('timeout = "2s"', 'timeout = "3s"'), encoding="utf-8")
     await feeds.reload_now()
     assert feeds.fetcher is not old and feeds.pipeline.fetcher is feeds.fetcher
-    assert old._client is not None            # still open for fetches in flight
+    assert old.is_open                        # still open for fetches in flight
     await feeds.shutdown()
-    assert old._client is None                # closed at shutdown, not leaked
+    assert not old.is_open                    # closed at shutdown, not leaked

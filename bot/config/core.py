@@ -45,6 +45,7 @@ def read_polling(table: Table) -> PollingConfig:
         max_backoff=table.duration("max_backoff", d.max_backoff, low=60, high=7 * 86400),
         dead_after=table.duration("dead_after", d.dead_after, low=60, high=365 * 86400),
         reload_check=table.duration("reload_check", d.reload_check, low=0.1, high=3600),
+        parse_processes=table.int("parse_processes", d.parse_processes, low=0, high=32),
     )
     table.finish()
     return polling

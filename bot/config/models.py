@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; feed reader)"
+DEFAULT_PARSE_PROCESSES = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class PollingConfig:
     max_backoff: float = 86400.0     # cap of the exponential backoff of a failing feed
     dead_after: float = 3 * 86400.0  # failing this long marks a feed dead
     reload_check: float = 5.0        # how often the running bot looks at the config's mtime
+    parse_processes: int = DEFAULT_PARSE_PROCESSES   # 0: parse in a thread of the main process
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
 from bot.dedup.text import TOPIC_NAMES, stem
 from bot.normalize import canonical_url
 from bot.store import clusters as store
+from bot.store.articles import undecided_article_ids
 
 log = logging.getLogger(__name__)
 
@@ -360,3 +361,16 @@ def _idf(db: Database, doc: Doc, frequencies: Frequencies | None = None) -> Idf:
 def _load(db: Database, ids: list[int]) -> list[Doc]:
     rows = store.load_articles(db, ids)
     return [DOCS.adopt(Doc.from_row(rows[i])) for i in ids if i in rows]
+
+
+# -- the backlog ----------------------------------------------------------------------------------
+
+
+def decide_pending(db: Database, now: float, limit: int) -> int:
+    """Decide up to ``limit`` stored articles that have no cluster yet, oldest first, in one
+    transaction; returns how many were taken (0: nothing left). See :mod:`bot.dedup_worker`."""
+    ids = undecided_article_ids(db, limit)
+    if ids:
+        with db.atomic():
+            process_articles(db, ids, now)
+    return len(ids)

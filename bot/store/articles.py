@@ -126,3 +126,18 @@ def prune_articles(db: Database, older_than: float) -> int:
             "(SELECT 1 FROM articles a WHERE a.cluster_id = clusters.id)"
         )
     return deleted
+
+
+def undecided_article_ids(db: Database, limit: int) -> list[int]:
+    """The oldest ``limit`` stored articles that dedup has not decided yet (no cluster), by id,
+    which is arrival order. An index range scan on ``idx_articles_cluster``."""
+    return [
+        int(row[0])
+        for row in db.execute(
+            "SELECT id FROM articles WHERE cluster_id IS NULL ORDER BY id LIMIT ?", (limit,)
+        )
+    ]
+
+
+def count_undecided(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM articles WHERE cluster_id IS NULL").fetchone()[0])

@@ -195,11 +195,14 @@ def drop_copy_keys(db: Database, article_id: int) -> None:
 
 
 def find_by_canonical_url(db: Database, url: str, exclude_id: int) -> int | None:
-    """The first-stored other article with this canonical URL (index lookup)."""
+    """The first-stored other article with this canonical URL that dedup has decided (index
+    lookup). Undecided articles (stored, waiting in the backlog) are not there yet as far as
+    dedup is concerned: each article is decided from what was decided before it."""
     if not url:
         return None
     row = db.execute(
-        "SELECT id FROM articles WHERE canonical_url = ? AND id != ? ORDER BY id LIMIT 1",
+        "SELECT id FROM articles WHERE canonical_url = ? AND id != ? AND cluster_id IS NOT NULL "
+        "ORDER BY id LIMIT 1",
         (url, exclude_id),
     ).fetchone()
     return None if row is None else int(row[0])
