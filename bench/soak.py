@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import linecache
 import logging
@@ -52,6 +53,7 @@ from bench._harness import (  # noqa: E402
     stop_server,
 )
 from bot.config import Config, load_config  # noqa: E402
+from bot.prepare import worker_pids  # noqa: E402
 from bot.store import DbExecutor  # noqa: E402
 from bot.store import chats as chat_store  # noqa: E402
 from bot.telegram.app import ALLOWED_UPDATES, build_application  # noqa: E402
@@ -147,6 +149,7 @@ def db_figures(executor: DbExecutor) -> dict[str, int]:
             "runs": one("SELECT COUNT(*) FROM digest_runs"),
             "pending_runs": one("SELECT COUNT(*) FROM digest_runs WHERE status = 'pending'"),
             "feed_errors": one("SELECT COUNT(*) FROM feeds WHERE error_count > 0"),
+            "undecided": one("SELECT COUNT(*) FROM articles WHERE cluster_id IS NULL"),
         }
 
     return executor.call_sync(read)
@@ -183,15 +186,18 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         await app.updater.start_polling(timeout=10, allowed_updates=ALLOWED_UPDATES)
         scheduler = app.job_queue.scheduler
         end = started + args.minutes * 60
-        print(f"{'min':>5} {'rss MB':>7} {'fds':>4} {'thr':>4} {'jobs':>5} {'overdue':>7} {'skips':>5} "
-              f"{'misfire':>7} {'articles':>8} {'runs':>5} {'sent':>6} {'lru':>6}", flush=True)
+        print(f"{'min':>5} {'rss MB':>7} {'wrk MB':>7} {'fds':>4} {'thr':>4} {'jobs':>5} {'overdue':>7} "
+              f"{'skips':>5} {'misfire':>7} {'articles':>8} {'undec':>5} {'runs':>5} {'sent':>6} {'lru':>6}",
+              flush=True)
         while True:
             await asyncio.sleep(max(0.0, min(args.sample, end - time.monotonic())))
             sample = await asyncio.to_thread(take_sample, scheduler, executor, counter, sent_log, started)
             samples.append(sample)
-            print(f"{sample['minute']:5.1f} {sample['rss_kb'] / 1024:7.1f} {sample['fds']:4d} "
+            print(f"{sample['minute']:5.1f} {sample['rss_kb'] / 1024:7.1f} "
+                  f"{sample['workers_rss_kb'] / 1024:7.1f} {sample['fds']:4d} "
                   f"{sample['threads']:4d} {sample['jobs']:5d} {len(sample['overdue']):7d} "
                   f"{sample['skips']:5d} {sample['misfires']:7d} {sample['articles']:8d} "
+                  f"{sample['undecided']:5d} "
                   f"{sample['runs']:5d} {sample['sent']:6d} {sample['lru']:6d}", flush=True)
             warm = time.monotonic() - started >= 0.2 * (end - started)
             if args.tracemalloc and warm_snapshot is None and warm:
@@ -249,6 +255,12 @@ def lru_entries() -> int:
 def take_sample(scheduler: Any, executor: DbExecutor, counter: LogCounter, sent_log: Path,
                 started: float) -> dict[str, Any]:
     status = proc_status()
+    workers = []
+    for pid in worker_pids():
+        with contextlib.suppress(OSError):          # exited between listing and reading
+            workers.append(proc_status(pid)["rss_kb"])
+    status["workers_rss_kb"] = sum(workers)
+    status["workers"] = len(workers)
     jobs = job_report(scheduler, datetime.now(UTC))
     figures = db_figures(executor)
     sent = sum(1 for _ in sent_log.open()) if sent_log.exists() else 0
@@ -275,6 +287,14 @@ def verdict(samples: list[dict[str, Any]], result: dict[str, Any]) -> tuple[bool
     ok &= flat
     lines.append(f"RSS median first third {rss_first:.1f} MB, last third {rss_last:.1f} MB "
                  f"({growth:+.1f} MB, {100 * growth / rss_first:+.1f} %): {'flat' if flat else 'GROWING'}")
+    wrk_first = statistics.median(s["workers_rss_kb"] for s in first) / 1024
+    wrk_last = statistics.median(s["workers_rss_kb"] for s in last) / 1024
+    wrk_flat = wrk_last - wrk_first <= max(0.05 * wrk_first, 3.0)
+    ok &= wrk_flat
+    lines.append(f"parse workers' RSS (sum) median first third {wrk_first:.1f} MB, last third "
+                 f"{wrk_last:.1f} MB: {'flat' if wrk_flat else 'GROWING'}")
+    backlog = max(s["undecided"] for s in last)
+    lines.append(f"dedup backlog (articles stored, not yet decided) at samples, last third: max {backlog}")
     for key in ("fds", "threads"):
         a, b = max(s[key] for s in first), max(s[key] for s in last)
         good = b <= a + 2

@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import os
 import pickle
 import resource
 import signal
 import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -87,8 +89,17 @@ def prepare_articles(
 _worker_stages: dict[bytes, tuple[Cleaner, Tagger]] = {}
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent died (SIGKILL leaves no time to stop the pool) exits too, instead
+    of waiting forever on a queue its siblings still hold open."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = WORKER_MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(hard, WORKER_MEMORY_LIMIT)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
