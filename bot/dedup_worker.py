@@ -37,10 +37,12 @@ class DedupWorker:
     """Drains the undecided backlog: on demand (:meth:`drain`) or as a background task
     (:meth:`start`, woken by :meth:`notify` after each poll that stored new articles)."""
 
-    def __init__(self, executor: DbExecutor, clock: Callable[[], float] = time.time, batch: int = BATCH):
+    def __init__(self, executor: DbExecutor, clock: Callable[[], float] = time.time, batch: int = BATCH,
+                 retry_delay: float = RETRY_DELAY):
         self.executor = executor
         self.clock = clock
         self.batch = batch
+        self.retry_delay = retry_delay
         self.decided = 0
         self.last_error = ""
         self._wake = asyncio.Event()
@@ -97,6 +99,6 @@ class DedupWorker:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 known = isinstance(exc, sqlite3.DatabaseError | StorageError)
                 log.log(logging.ERROR, "dedup backlog: %s; retrying in %.0f s", self.last_error,
-                        RETRY_DELAY, exc_info=not known)
-                await asyncio.sleep(RETRY_DELAY)
+                        self.retry_delay, exc_info=not known)
+                await asyncio.sleep(self.retry_delay)
                 self._wake.set()

@@ -174,3 +174,39 @@ def test_undecided_articles_are_invisible_to_dedup(tmp_path: Path) -> None:
     dup = dict(db.execute("SELECT id, duplicate_of FROM articles"))
     assert dup[a[0]] == x[0]
     assert dup[b[0]] == x[0]          # B is a copy of A by URL, and A's root is X
+
+
+async def test_a_database_error_leaves_the_backlog_stored_and_is_retried(tmp_path: Path, caplog) -> None:
+    """SQLite refuses the decisions (a trigger raising, as a full disk or a corrupt page would):
+    the batch is rolled back, the error recorded and logged, nothing lost; once the store
+    accepts writes again the worker decides everything by itself."""
+    executor = DbExecutor(tmp_path / "e.db")
+    try:
+        feeds: dict[str, int] = {}
+
+        def store(db):
+            with db.atomic():
+                for name, article in corpus_articles(10):
+                    save_articles(db, feed_id(db, name, feeds), [article], NOW)
+            db.execute("CREATE TEMP TRIGGER refuse BEFORE UPDATE OF cluster_id ON articles "
+                       "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+
+        await executor.call(store)
+        worker = DedupWorker(executor, clock=lambda: NOW, retry_delay=0.2)
+        worker.start()
+        for _ in range(100):
+            if worker.last_error:
+                break
+            await asyncio.sleep(0.02)
+        assert "database or disk is full" in worker.last_error
+        assert await worker.pending() == 10 and worker.decided == 0
+        assert any("dedup backlog" in r.getMessage() for r in caplog.records)
+        await executor.call(lambda db: db.execute("DROP TRIGGER temp.refuse"))
+        for _ in range(200):
+            if worker.decided == 10:
+                break
+            await asyncio.sleep(0.02)
+        assert await worker.pending() == 0 and worker.running
+        await worker.stop()
+    finally:
+        executor.close()
