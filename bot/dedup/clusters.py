@@ -109,7 +109,7 @@ def features(a: Doc, b: Doc, idf: Idf, *, names: bool = True) -> PairFeatures:
     if a.summary_words >= 12 and b.summary_words >= 12:
         text_cos = weighted_cosine(a.text_stems, b.text_stems, idf)
     shared = a.title_stems & b.title_stems
-    shared_rare = sum(idf(t) for t in shared if idf.rare(t))
+    shared_rare = sum(idf(t) for t in sorted(shared) if idf.rare(t))   # sorted: see Idf.sum_squared
     conflict = names and _conflict(a, b, idf, countries=False)
     # Same wording, other place (even a country): "... shakes southern Japan" / "... Peru".
     templated = names and title_cos >= TEMPLATE_COS and _conflict(a, b, idf, countries=True)
@@ -146,12 +146,13 @@ def centroid_score(
     terms = doc.title_stems
     if not terms or norm2 <= 0:
         return 0.0
+    terms = sorted(terms)        # float sums in a fixed order, whatever the hash seed
     shared = [t for t in terms if counts.get(t)]
     # Countries alone ("Ukraine", "Russie") are shared by every story of a war: at least one
     # other word must be shared too.
     specific = any(t not in TOPIC_NAMES for t in shared)
     common_words = set() if is_title_case(doc.title) else {stem(w) for w in lowercase_words(doc.title)}
-    norm_a = idf.norm(terms)
+    norm_a = idf.norm(doc.title_stems)
     sq = idf.squared
     dot = sum([sq(t) * counts.get(t, 0) for t in terms])
     score = dot / (norm_a * math.sqrt(norm2))
@@ -219,7 +220,7 @@ def best_cluster(
         if m.cluster_id is not None and m.id != doc.id:
             by_cluster[m.cluster_id].append(m)
     best: tuple[int | None, float] = (None, 0.0)
-    for cluster_id in set(profiles) | set(by_cluster) | set(related_votes):
+    for cluster_id in sorted(set(profiles) | set(by_cluster) | set(related_votes)):
         related = related_votes.get(cluster_id, 0)
         # An upper bound first, without the naming checks (they can only veto): most candidate
         # clusters stop here, which keeps the cost per article flat.

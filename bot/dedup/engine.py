@@ -259,7 +259,9 @@ class _Neighbourhood:
 
     def __init__(self, db: Database, doc: Doc, idf: Idf):
         lo, hi = doc.published_at - CLUSTER_WINDOW, doc.published_at + CLUSTER_WINDOW
-        terms = _index_terms(doc, idf)
+        # Sorted: postings are summed (floats) and ties ranked in this order, which must not
+        # follow string hashing.
+        terms = sorted(_index_terms(doc, idf))
         keys = {term_key(t): t for t in terms}
         overlap: Counter[int] = Counter()
         self.cluster_overlap: Counter[int] = Counter()

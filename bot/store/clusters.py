@@ -179,7 +179,7 @@ def add_cluster_terms(db: Database, cluster_id: int, weights: dict[str, float]) 
         f"SELECT term, count FROM dedup_cluster_terms WHERE cluster_id = ? AND term IN ({marks})",
         [cluster_id, *terms],
     ).fetchall())
-    delta = sum((2 * counts.get(t, 0) + 1) * w * w for t, w in weights.items())
+    delta = sum((2 * counts.get(t, 0) + 1) * weights[t] * weights[t] for t in sorted(weights))  # fixed order
     db.conn.executemany(
         "INSERT INTO dedup_cluster_terms (cluster_id, term, count) VALUES (?, ?, 1) "
         "ON CONFLICT(cluster_id, term) DO UPDATE SET count = count + 1",
