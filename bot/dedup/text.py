@@ -192,6 +192,7 @@ _TOPIC_GROUPS = {
     "moldova": "moldavie moldova moldovan", "georgia": "georgie georgia georgian",
     "africa": "afrique africain africains africaine africa african",
     "nato": "otan nato",
+    "america": "america american americans americain americains americaine americaines",
 }
 # Common words in both languages (not names): aliased, neither topic nor story.
 _WORD_GROUPS = {
