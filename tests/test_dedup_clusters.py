@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.dedup.clusters import best_cluster, centroid_score, features, pair_score, subject_conflict
+from bot.dedup.clusters import (
+    best_cluster,
+    centroid_cosine,
+    centroid_score,
+    features,
+    pair_score,
+    subject_conflict,
+    subjects_disagree,
+)
 from bot.dedup.similarity import Doc, Idf
 
 # A store of 1,000 articles where these words are common and everything else is rare.
@@ -115,3 +123,48 @@ def test_texts_that_tell_other_stories_veto_a_title_only_match() -> None:
     # Without summaries to compare, the title match is left to the scores.
     bare = Doc(3, activist.title)
     assert best_cluster(bare, idf, [Doc(4, inflation.title, cluster_id=7)], {7: profile}, {}, {})[0] == 7
+
+
+def test_a_word_the_members_write_in_lower_case_is_no_lone_keyword() -> None:
+    # "create" is in most Chiquita-Fyffes headlines and in few others: it looks story-owned, but
+    # the members write it in lower case, so it is a word, not the story's name.
+    chiquita = [Doc(i, t, cluster_id=7) for i, t in enumerate([
+        "Chiquita and Fyffes to create world's leading banana company",
+        "Chiquita, Fyffes merge to create top banana supplier",
+        "Fyffes and Chiquita to create biggest banana firm"])]
+    profile = (4, 80.0, {"creat": 4, "chiqui": 4, "fyff": 4, "banana": 3})
+    recent = {"creat": Counter({7: 4})}
+    idf = Idf({"creat": 5, "chiqui": 4, "fyff": 4, "banana": 3}, docs=1000)
+    noyer = Doc(9, "Noyer Says Strong Euro Creates Unwarranted Economic Pressure")
+    assert centroid_score(noyer, idf, profile, recent, 7) > 0.2              # the centroid alone would
+    assert centroid_score(noyer, idf, profile, recent, 7, frozenset({"creat"})) == 0.0
+    assert best_cluster(noyer, idf, chiquita, {7: profile}, recent, {})[0] is None
+    # A name the members never write in lower case still stands alone.
+    sbarro = [Doc(i, t, cluster_id=8) for i, t in enumerate([
+        "Sbarro files for bankruptcy again", "Pizza chain Sbarro seeks protection",
+        "Sbarro goes bankrupt for second time"])]
+    profile = (4, 60.0, {"sbarro": 4, "bankru": 3})
+    recent = {"sbarro": Counter({8: 4})}
+    idf = Idf({"sbarro": 4, "bankru": 9}, docs=1000)
+    mall = Doc(10, "13 Things We'll Miss Most About Sbarro")
+    assert best_cluster(mall, idf, sbarro, {8: profile}, recent, {})[0] == 8
+
+
+def test_centroids_agree_on_one_story_not_on_a_shared_word() -> None:
+    idf = Idf({"bond": 20, "asks": 30, "sbarro": 3, "bankru": 10, "pizza": 5, "mall": 5}, docs=1000)
+    bankruptcy = {"sbarro": 5, "bankru": 5, "pizza": 2}
+    closures = {"pizza": 3, "mall": 3, "sbarro": 1, "bankru": 1}
+    assert centroid_cosine(bankruptcy, closures, idf) >= 0.3
+    sec = {"sec": 5, "munici": 5, "bond": 4, "asks": 3}
+    china = {"china": 4, "bond": 4, "defaul": 4, "chaori": 3}
+    assert centroid_cosine(sec, china, idf) < 0.3
+    assert centroid_cosine({}, china, idf) == 0.0
+
+
+def test_clusters_about_different_countries_do_not_merge() -> None:
+    # size, norm, counts of country names: China's bond default vs the SEC's US muni bonds.
+    china, sec = (6, 1.0, {"china": 5}), (8, 1.0, {})
+    assert subjects_disagree(china, sec) and subjects_disagree(sec, china)
+    # Both about Ukraine (one dominated by it, the other mentioning it): one story may merge.
+    gas, crisis = (10, 1.0, {"ukraine": 8, "russia": 6}), (5, 1.0, {"ukraine": 2, "russia": 1})
+    assert not subjects_disagree(gas, crisis)

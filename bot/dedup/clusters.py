@@ -24,7 +24,13 @@ and summaries that plainly tell other stories (best title + summary cosine with 
 under ``TEXT_FLOOR``) veto a title-only match. A keyword may stand alone only when the story owns
 it (rare in the store, or most of its articles are in the cluster): "Sbarro", not "Dies".
 Google News related coverage (Google's own grouping of the story) lowers the bar and overrides
-the vetoes, which cannot see that two headlines in two languages tell one story.
+the vetoes, which cannot see that two headlines in two languages tell one story. A word the
+cluster's members write in lower case ("create" in "Chiquita and Fyffes to create ...") is no
+lone keyword either, however much one story uses it.
+
+Clusters merge after the fact: when an article could join two clusters (:func:`bridged`) and
+their centroids agree (:func:`centroid_cosine` of their most frequent terms, IDF-weighted) without
+naming different countries (:func:`subjects_disagree`), they were one story found in two pieces.
 
 Thresholds and weights were set by measurement (bench/dedup_quality.py, docs/BENCHMARKS.md).
 """
@@ -53,6 +59,9 @@ TEXT_FLOOR = 0.1          # best title+summary cosine with the cluster's members
 SUBJECT_SHARE = 0.5      # a country in this share of a cluster's titles is one of its subjects
 TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
+MERGE_BRIDGE = 1.0        # an article joinable to two clusters (normalised score) bridges them...
+MERGE_COS = 0.3           # ...and they merge when their centroids agree this much
+MERGE_TERMS = 64          # a centroid is summarised by its most frequent terms
 
 Profile = tuple[int, float, dict[str, int]]   # size, squared centroid norm, term counts
 
@@ -139,7 +148,8 @@ def pair_score(f: PairFeatures) -> float:
 
 
 def centroid_score(
-    doc: Doc, idf: Idf, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int
+    doc: Doc, idf: Idf, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int,
+    words: frozenset[str] = frozenset(),
 ) -> float:
     """Cosine with the cluster centroid plus the keyword bonus."""
     size, norm2, counts = profile
@@ -168,7 +178,7 @@ def centroid_score(
             if share >= KEYWORD_SHARE and counts.get(t, 0) / size >= KEYWORD_COVERAGE:
                 keywords += 1
                 names_only += t in TOPIC_NAMES
-                owned += t not in TOPIC_NAMES and _owned(t, counts.get(t, 0), idf)
+                owned += t not in TOPIC_NAMES and t not in words and _owned(t, counts.get(t, 0), idf)
     # One shared word is a topic, not a story; a story keyword may stand alone ("Sbarro"), but
     # not a country ("Korea" while one Korea story dominates the window) nor an ordinary word
     # that one story happens to use a lot ("Markets", "Americans", "Growth").
@@ -214,12 +224,33 @@ def best_cluster(
     centroids; ``term_clusters``: for each of the article's terms, how its recent postings
     spread over clusters; ``related_votes``: Google News related-coverage links per cluster.
     """
+    return pick(cluster_scores(doc, idf, members, profiles, term_clusters, related_votes))
+
+
+def pick(scores: dict[int, float]) -> tuple[int | None, float]:
+    """The best-scoring joinable cluster (ties: the lowest id) and its score, or (None, 0)."""
+    best: tuple[int | None, float] = (None, 0.0)
+    for cluster_id in sorted(scores):
+        if scores[cluster_id] > best[1]:
+            best = (cluster_id, scores[cluster_id])
+    return best
+
+
+def cluster_scores(
+    doc: Doc,
+    idf: Idf,
+    members: list[Doc],
+    profiles: dict[int, Profile],
+    term_clusters: dict[str, Counter[int]],
+    related_votes: dict[int, int],
+) -> dict[int, float]:
+    """Every candidate cluster ``doc`` could join (normalised score >= 1), with its score."""
     memo = _Memo(doc, idf)
     by_cluster: dict[int, list[Doc]] = defaultdict(list)
     for m in members:
         if m.cluster_id is not None and m.id != doc.id:
             by_cluster[m.cluster_id].append(m)
-    best: tuple[int | None, float] = (None, 0.0)
+    out: dict[int, float] = {}
     for cluster_id in sorted(set(profiles) | set(by_cluster) | set(related_votes)):
         related = related_votes.get(cluster_id, 0)
         # An upper bound first, without the naming checks (they can only veto): most candidate
@@ -227,9 +258,37 @@ def best_cluster(
         if not related and _score(memo, cluster_id, by_cluster, profiles, term_clusters, False) < 1.0:
             continue
         score = _score(memo, cluster_id, by_cluster, profiles, term_clusters, True, related)
-        if score >= 1.0 and score > best[1]:
-            best = (cluster_id, score)
-    return best
+        if score >= 1.0:
+            out[cluster_id] = score
+    return out
+
+
+def centroid_cosine(a: dict[str, int], b: dict[str, int], idf: Idf) -> float:
+    """Cosine of two clusters' centroids: term counts weighted by IDF (summed in term order)."""
+    if not a or not b:
+        return 0.0
+    sq = idf.squared
+    dot = sum([a[t] * b[t] * sq(t) for t in sorted(a.keys() & b.keys())])
+    if not dot:
+        return 0.0
+    norm_a = math.sqrt(sum([(c * c) * sq(t) for t, c in sorted(a.items())]))
+    norm_b = math.sqrt(sum([(c * c) * sq(t) for t, c in sorted(b.items())]))
+    return dot / (norm_a * norm_b)
+
+
+def subjects_disagree(a: Profile, b: Profile) -> bool:
+    """One cluster's dominant countries (in half its titles) never appear in the other's:
+    two stories about different places that share generic words ("bond", "asks")."""
+    def dominant(p: Profile) -> set[str]:
+        return {t for t in TOPIC_NAMES if p[2].get(t, 0) >= SUBJECT_SHARE * p[0]}
+
+    return bool(dominant(a) - b[2].keys()) or bool(dominant(b) - a[2].keys())
+
+
+def bridged(scores: dict[int, float], joined: int) -> list[int]:
+    """Other clusters the article could have joined as well, best first: merge candidates."""
+    others = [c for c, s in scores.items() if c != joined and s >= MERGE_BRIDGE]
+    return sorted(others, key=lambda c: (-scores[c], c))
 
 
 class _Memo:
@@ -263,13 +322,16 @@ class _Memo:
         return replace(base, conflict=conflict, templated=templated)
 
     def centroid(
-        self, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int
+        self, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int,
+        members: list[Doc] = (),
     ) -> float:
-        """``centroid_score(doc, idf, profile, term_clusters, cluster_id)``."""
+        """``centroid_score(doc, idf, profile, term_clusters, cluster_id, words)``."""
         found = self._centroids.get(cluster_id)
         if found is None:
+            words = frozenset(stem(w) for m in members if not is_title_case(m.title)
+                              for w in lowercase_words(m.title))
             found = self._centroids[cluster_id] = centroid_score(
-                self.doc, self.idf, profile, term_clusters, cluster_id
+                self.doc, self.idf, profile, term_clusters, cluster_id, words
             )
         return found
 
@@ -299,7 +361,7 @@ def _score(
         return 0.0
     cent = 0.0
     if cluster_id in profiles:
-        cent = memo.centroid(profiles[cluster_id], term_clusters, cluster_id)
+        cent = memo.centroid(profiles[cluster_id], term_clusters, cluster_id, by_cluster.get(cluster_id, []))
         cent -= TIME_DECAY * math.log1p(hours / 12.0)   # a day or two later: a follow-up story
     score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
     if related:

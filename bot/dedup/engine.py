@@ -23,7 +23,15 @@ from functools import lru_cache
 from sqlite_utils import Database
 
 from bot.dedup import minhash
-from bot.dedup.clusters import best_cluster
+from bot.dedup.clusters import (
+    MERGE_COS,
+    MERGE_TERMS,
+    bridged,
+    centroid_cosine,
+    cluster_scores,
+    pick,
+    subjects_disagree,
+)
 from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
@@ -107,15 +115,46 @@ def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | N
     # Countries too: a cluster's own subjects veto articles about others (subject_conflict).
     profile_terms = sorted(doc.title_stems | TOPIC_NAMES)
     profiles = store.cluster_profiles(db, near.top_clusters(MAX_CLUSTERS), profile_terms)
-    cluster_id, _score = best_cluster(
-        doc, idf, near.members, profiles, near.term_clusters, _related_votes(db, doc)
-    )
+    scores = cluster_scores(doc, idf, near.members, profiles, near.term_clusters, _related_votes(db, doc))
+    cluster_id, _score = pick(scores)
     if cluster_id is None:
         cluster_id = store.create_cluster(db, doc.id, doc.title, now)
     store.mark_article(db, doc.id, cluster_id, None)
     _join(db, cluster_id, doc, now)
     _index(db, doc, idf, cluster_id, clustering=True)
     frequencies.counted(doc.text_stems)
+    return _merge_bridged(db, idf, cluster_id, bridged(scores, cluster_id), now)
+
+
+MAX_MERGES = 2
+
+
+def _merge_bridged(db: Database, idf: Idf, cluster_id: int, others: list[int], now: float) -> int:
+    """Merge the article's cluster with clusters it could have joined as well when their
+    centroids agree: one story that started in two pieces. Returns the article's cluster id."""
+    merged = 0
+    for other in others:
+        if merged >= MAX_MERGES:
+            break
+        mine, theirs = (store.top_cluster_terms(db, c, MERGE_TERMS) for c in (cluster_id, other))
+        idf.prefetch(mine.keys() | theirs.keys())
+        if not theirs or centroid_cosine(mine, theirs, idf) < MERGE_COS:
+            continue
+        a, b = store.get_cluster(db, cluster_id), store.get_cluster(db, other)
+        if a is None or b is None:
+            continue
+        subjects = store.cluster_profiles(db, [cluster_id, other], sorted(TOPIC_NAMES))
+        if len(subjects) < 2 or subjects_disagree(subjects[cluster_id], subjects[other]):
+            continue
+        # The larger keeps its id (ties: the older), so fewer articles and links change.
+        keep, gone = sorted((a, b), key=lambda c: (-c["size"], c["id"]))
+        store.merge_clusters(db, keep["id"], gone["id"], now)
+        reps = _load(db, [r for r in (keep["representative_id"], gone["representative_id"]) if r])
+        if len(reps) == 2 and reps[1].id != reps[0].id and _better_representative(db, reps[1], reps[0]):
+            store.set_representative(db, keep["id"], reps[1].id, reps[1].title)
+        log.debug("dedup: cluster %s merged into %s", gone["id"], keep["id"])
+        cluster_id = keep["id"]
+        merged += 1
     return cluster_id
 
 
