@@ -409,3 +409,29 @@ def test_no_full_table_scan_when_clusters_merge(db: Database) -> None:
         plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
         scans = [p for p in plan.split(" | ") if p.startswith("SCAN") and "INDEX" not in p]
         assert not scans, f"{sql!r}: {plan}"
+
+
+def test_a_lone_first_article_is_decided_again_when_an_article_bridges_it(db: Database) -> None:
+    # The first article about the story stood alone (nothing to join yet); the bankruptcy
+    # coverage then formed its own cluster. Their centroids differ too much to merge as two
+    # stories, but an article telling both brings the lone one back: decided again now, it
+    # joins the bankruptcy story on its own (the bridge itself is left out of that decision).
+    for i, title in enumerate(["Crude oil stocks fall in Texas storage report", "Apple unveils new iPad",
+                               "Senate votes on farm bill subsidies", "Heatwave grips southern Spain",
+                               "Local elections in Bavaria tomorrow"]):
+        add(db, title, source=f"Filler {i}", at=T - 40000)
+    lone = add(db, "13 things we'll miss most about Sbarro", source="Local")
+    story = [add(db, title, source=source, at=T + 60 * (i + 1)) for i, (title, source) in enumerate([
+        ("Pizza chain Sbarro files for bankruptcy protection", "Reuters"),
+        ("Sbarro seeks Chapter 11 bankruptcy protection again", "CNN"),
+        ("Sbarro files for bankruptcy again", "BBC"),
+        ("Sbarro bankruptcy filing is its second in three years", "NBC"),
+        ("Sbarro enters Chapter 11 bankruptcy for second time", "Fox"),
+    ])]
+    first, second = state(db, lone)[1], state(db, story[0])[1]
+    assert first != second and {state(db, a)[1] for a in story} == {second}
+    bridge = add(db, "After the bankruptcy filing, 13 things we will miss about the Sbarro pizza chain",
+                 source="AP", at=T + 600)
+    assert {state(db, a)[1] for a in [lone, bridge, *story]} == {second}
+    assert db.execute("SELECT COUNT(*) FROM clusters WHERE id = ?", (first,)).fetchone()[0] == 0
+    assert cluster(db, second)["size"] == 7

@@ -123,31 +123,35 @@ def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | N
     _join(db, cluster_id, doc, now)
     _index(db, doc, idf, cluster_id, clustering=True)
     frequencies.counted(doc.text_stems)
-    return _merge_bridged(db, idf, cluster_id, bridged(scores, cluster_id), now)
+    return _merge_bridged(db, doc, idf, cluster_id, bridged(scores, cluster_id), now, frequencies)
 
 
 MAX_MERGES = 2
+YOUNG = 1           # a cluster this small is re-decided whole when an article bridges it
 
 
-def _merge_bridged(db: Database, idf: Idf, cluster_id: int, others: list[int], now: float) -> int:
-    """Merge the article's cluster with clusters it could have joined as well when their
-    centroids agree: one story that started in two pieces. Returns the article's cluster id."""
+def _merge_bridged(
+    db: Database, doc: Doc, idf: Idf, cluster_id: int, others: list[int], now: float,
+    frequencies: Frequencies,
+) -> int:
+    """Merge the article's cluster with clusters it could have joined as well: one story that
+    started in two pieces. Two established clusters merge when their centroids agree; a young
+    one (its first article alone) when that article, decided again now, would join the other.
+    Returns the article's cluster id."""
     merged = 0
     for other in others:
         if merged >= MAX_MERGES:
             break
-        mine, theirs = (store.top_cluster_terms(db, c, MERGE_TERMS) for c in (cluster_id, other))
-        idf.prefetch(mine.keys() | theirs.keys())
-        if not theirs or centroid_cosine(mine, theirs, idf) < MERGE_COS:
-            continue
         a, b = store.get_cluster(db, cluster_id), store.get_cluster(db, other)
         if a is None or b is None:
             continue
-        subjects = store.cluster_profiles(db, [cluster_id, other], sorted(TOPIC_NAMES))
-        if len(subjects) < 2 or subjects_disagree(subjects[cluster_id], subjects[other]):
-            continue
         # The larger keeps its id (ties: the older), so fewer articles and links change.
         keep, gone = sorted((a, b), key=lambda c: (-c["size"], c["id"]))
+        same = _centroids_agree(db, idf, cluster_id, other)
+        if not same and gone["size"] <= YOUNG:
+            same = _young_members_join(db, doc, gone["id"], keep["id"], frequencies)
+        if not same:
+            continue
         store.merge_clusters(db, keep["id"], gone["id"], now)
         reps = _load(db, [r for r in (keep["representative_id"], gone["representative_id"]) if r])
         if len(reps) == 2 and reps[1].id != reps[0].id and _better_representative(db, reps[1], reps[0]):
@@ -156,6 +160,46 @@ def _merge_bridged(db: Database, idf: Idf, cluster_id: int, others: list[int], n
         cluster_id = keep["id"]
         merged += 1
     return cluster_id
+
+
+def _centroids_agree(db: Database, idf: Idf, a: int, b: int) -> bool:
+    mine, theirs = (store.top_cluster_terms(db, c, MERGE_TERMS) for c in (a, b))
+    idf.prefetch(mine.keys() | theirs.keys())
+    if not mine or not theirs or centroid_cosine(mine, theirs, idf) < MERGE_COS:
+        return False
+    subjects = store.cluster_profiles(db, [a, b], sorted(TOPIC_NAMES))
+    return len(subjects) == 2 and not subjects_disagree(subjects[a], subjects[b])
+
+
+def _young_members_join(db: Database, doc: Doc, young: int, target: int, frequencies: Frequencies) -> bool:
+    """Re-decide a young cluster's first members (but the bridging article) against ``target``:
+    merge only if each would join it now. The bridge alone is no proof (a round-up touches
+    two stories); its partners joining on their own are."""
+    ids = [aid for aid in store.cluster_originals(db, young, YOUNG + 1) if aid != doc.id]
+    if not ids or len(ids) > YOUNG:
+        return False
+    for member in _load(db, ids):
+        idf = _idf(db, member, frequencies)
+        near = _Neighbourhood(db, member, idf)
+        candidates = [m for m in near.members if m.cluster_id == target and m.id != doc.id]
+        profiles = store.cluster_profiles(db, [target], sorted(member.title_stems | TOPIC_NAMES))
+        if target in profiles and _in_cluster(db, doc.id, target):
+            profiles[target] = _without(profiles[target], doc)
+        votes = {c: n for c, n in _related_votes(db, member).items() if c == target}
+        if cluster_scores(member, idf, candidates, profiles, near.term_clusters, votes).get(target, 0) < 1.0:
+            return False
+    return True
+
+
+def _in_cluster(db: Database, article_id: int, cluster_id: int) -> bool:
+    row = db.execute("SELECT cluster_id FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return row is not None and row[0] == cluster_id
+
+
+def _without(profile: tuple[int, float, dict[str, int]], doc: Doc) -> tuple[int, float, dict[str, int]]:
+    """A cluster profile as it was before ``doc`` joined (its terms taken out of the counts)."""
+    size, norm2, counts = profile
+    return size - 1, norm2, {t: c - (t in doc.title_stems) for t, c in counts.items()}
 
 
 # -- duplicates -----------------------------------------------------------------------------------

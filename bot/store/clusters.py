@@ -197,6 +197,14 @@ def top_cluster_terms(db: Database, cluster_id: int, limit: int) -> dict[str, in
     )}
 
 
+def cluster_originals(db: Database, cluster_id: int, limit: int) -> list[int]:
+    """Up to ``limit`` ids of a cluster's original (non-duplicate) articles, oldest first."""
+    return [aid for (aid,) in db.execute(
+        "SELECT id FROM articles WHERE cluster_id = ? AND duplicate_of IS NULL ORDER BY id LIMIT ?",
+        (cluster_id, limit),
+    )]
+
+
 def merge_clusters(db: Database, keep: int, gone: int, now: float) -> None:
     """Fold cluster ``gone`` into ``keep`` (one story found in two pieces).
 
