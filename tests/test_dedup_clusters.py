@@ -14,6 +14,7 @@ from bot.dedup.clusters import (
     subjects_disagree,
 )
 from bot.dedup.similarity import Doc, Idf
+from bot.dedup.text import acronyms
 
 # A store of 1,000 articles where these words are common and everything else is rare.
 IDF = Idf({"russia": 80, "strike": 30, "kill": 25, "ukraine": 90, "korea": 40, "north": 60,
@@ -168,3 +169,17 @@ def test_clusters_about_different_countries_do_not_merge() -> None:
     # Both about Ukraine (one dominated by it, the other mentioning it): one story may merge.
     gas, crisis = (10, 1.0, {"ukraine": 8, "russia": 6}), (5, 1.0, {"ukraine": 2, "russia": 1})
     assert not subjects_disagree(gas, crisis)
+
+
+def test_an_acronym_and_the_name_it_abbreviates_are_no_conflict() -> None:
+    idf = Idf({"jetblu": 3, "airlin": 4, "aa": 1, "ecb": 2, "bank": 30}, docs=1000)
+    aa = Doc(1, "AA and JetBlue end ticketing agreement")
+    american = Doc(2, "American Airlines, JetBlue ending interline agreement")
+    assert not features(aa, american, idf).conflict
+    sec = acronyms("Securities and Exchange Commission asks muni issuers")["sec"]
+    assert sec == {"securi", "exchan", "commis"}
+    assert "tb" not in acronyms("The Bank of England holds rates")          # no connector first
+    # Two different names still conflict.
+    aa_deal = Doc(3, "JetBlue and AA end ticketing deal")
+    delta_deal = Doc(4, "JetBlue and Delta end ticketing deal")
+    assert features(aa_deal, delta_deal, idf).conflict

@@ -43,7 +43,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import TOPIC_NAMES, WORD_NAMES, capitalised, is_title_case, lowercase_words, stem
+from bot.dedup.text import (
+    TOPIC_NAMES,
+    WORD_NAMES,
+    acronyms,
+    capitalised,
+    is_title_case,
+    lowercase_words,
+    stem,
+)
 
 PAIR_THRESHOLD = 0.7
 CENTROID_THRESHOLD = 0.2
@@ -103,8 +111,14 @@ def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool, names_of: NamesOf = 
     make a conflict ("la Corée du Sud hausse le ton" vs "affirme Séoul" tell one story)."""
     (names_a, inside_a), (names_b, inside_b) = names_of(a, idf), names_of(b, idf)
     ignore = frozenset() if countries else TOPIC_NAMES | WORD_NAMES
-    only_a = {t for t in inside_a if t not in b.text_stems and t not in ignore}
-    only_b = {t for t in inside_b if t not in a.text_stems and t not in ignore}
+    # An acronym and the name it abbreviates are one name ("AA" / "American Airlines").
+    acr_a, acr_b = acronyms(a.title), acronyms(b.title)
+    spelled_b = frozenset().union(*[acr_b[t] for t in inside_a if t in acr_b])
+    spelled_a = frozenset().union(*[acr_a[t] for t in inside_b if t in acr_a])
+    only_a = {t for t in inside_a if t not in b.text_stems and t not in ignore
+              and t not in acr_b and t not in spelled_a}
+    only_b = {t for t in inside_b if t not in a.text_stems and t not in ignore
+              and t not in acr_a and t not in spelled_b}
     if not only_a or not only_b:
         return False
     shared = {t for t in names_a & names_b if t not in TOPIC_NAMES}
