@@ -65,10 +65,11 @@ RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 TEMPLATE_COS = 0.3       # a conflicting closest member this similar is a templated sibling
 TEXT_FLOOR = 0.1          # best title+summary cosine with the cluster's members below this: vetoed
 SUBJECT_SHARE = 0.5      # a country in this share of a cluster's titles is one of its subjects
+SUBJECT_MIN_SIZE = 3     # a cluster this big that never names a country is not about it
 TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
 MERGE_BRIDGE = 1.0        # an article joinable to two clusters (normalised score) bridges them...
-MERGE_COS = 0.3           # ...and they merge when their centroids agree this much
+MERGE_COS = 0.28          # ...and they merge when their centroids agree this much
 MERGE_TERMS = 64          # a centroid is summarised by its most frequent terms
 
 Profile = tuple[int, float, dict[str, int]]   # size, squared centroid norm, term counts
@@ -209,7 +210,9 @@ def _owned(term: str, count: int, idf: Idf) -> bool:
 
 def subject_conflict(doc: Doc, profile: Profile) -> bool:
     """The article's title names countries, the cluster's titles mostly name others, and the
-    article never mentions those: another story sharing only generic words ("talks in Geneva":
+    article never mentions those (or, for a cluster of ``SUBJECT_MIN_SIZE``, the article names a
+    country the cluster never does and shares fewer than two other words with it): another
+    story sharing only generic words ("talks in Geneva":
     the Iran nuclear talks vs the Russia-Ukraine talks). Checked against the centroid, not one
     member, so a round-up ("... crises with Iran, Ukraine and Gaza") absorbed by one story
     cannot bridge it to another.
@@ -221,7 +224,15 @@ def subject_conflict(doc: Doc, profile: Profile) -> bool:
     if not own or size <= 0:
         return False
     theirs = {t for t in TOPIC_NAMES if counts.get(t, 0) >= SUBJECT_SHARE * size}
-    return bool(theirs) and not theirs & doc.text_stems
+    if theirs and not theirs & doc.text_stems:
+        return True
+    # The other way round: the article names a country none of an established cluster's
+    # titles name, and shares at most one ordinary word with it ("EU delays talks on Russian
+    # pipeline" is no news about the EU banking-union "talks").
+    if size >= SUBJECT_MIN_SIZE and any(not counts.get(t) for t in sorted(own)):
+        shared = sum(1 for t in doc.title_stems if t not in TOPIC_NAMES and counts.get(t))
+        return shared < CENTROID_MIN_SHARED
+    return False
 
 
 def best_cluster(
