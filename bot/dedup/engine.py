@@ -128,6 +128,7 @@ def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | N
 
 MAX_MERGES = 2
 YOUNG = 1           # a cluster this small is re-decided whole when an article bridges it
+YOUNG_TRIES = 2     # re-decisions per article at most (each is one bounded candidate search)
 
 
 def _merge_bridged(
@@ -138,7 +139,7 @@ def _merge_bridged(
     started in two pieces. Two established clusters merge when their centroids agree; a young
     one (its first article alone) when that article, decided again now, would join the other.
     Returns the article's cluster id."""
-    merged = 0
+    merged = tries = 0
     for other in others:
         if merged >= MAX_MERGES:
             break
@@ -148,7 +149,8 @@ def _merge_bridged(
         # The larger keeps its id (ties: the older), so fewer articles and links change.
         keep, gone = sorted((a, b), key=lambda c: (-c["size"], c["id"]))
         same = _centroids_agree(db, idf, cluster_id, other)
-        if not same and gone["size"] <= YOUNG:
+        if not same and gone["size"] <= YOUNG and tries < YOUNG_TRIES:
+            tries += 1
             same = _young_members_join(db, doc, gone["id"], keep["id"], frequencies)
         if not same:
             continue
