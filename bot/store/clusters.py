@@ -223,7 +223,7 @@ def merge_clusters(db: Database, keep: int, gone: int, now: float) -> None:
     )
     db.execute(
         "INSERT INTO dedup_cluster_terms (cluster_id, term, count) "
-        "SELECT ?, term, count FROM dedup_cluster_terms WHERE cluster_id = ? AND true "
+        "SELECT ?, term, count FROM dedup_cluster_terms WHERE cluster_id = ? "
         "ON CONFLICT(cluster_id, term) DO UPDATE SET count = count + excluded.count",
         (keep, gone),
     )
