@@ -24,7 +24,13 @@ and summaries that plainly tell other stories (best title + summary cosine with 
 under ``TEXT_FLOOR``) veto a title-only match. A keyword may stand alone only when the story owns
 it (rare in the store, or most of its articles are in the cluster): "Sbarro", not "Dies".
 Google News related coverage (Google's own grouping of the story) lowers the bar and overrides
-the vetoes, which cannot see that two headlines in two languages tell one story.
+the vetoes, which cannot see that two headlines in two languages tell one story. A word the
+cluster's members write in lower case ("create" in "Chiquita and Fyffes to create ...") is no
+lone keyword either, however much one story uses it.
+
+Clusters merge after the fact: when an article could join two clusters (:func:`bridged`) and
+their centroids agree (:func:`centroid_cosine` of their most frequent terms, IDF-weighted) without
+naming different countries (:func:`subjects_disagree`), they were one story found in two pieces.
 
 Thresholds and weights were set by measurement (bench/dedup_quality.py, docs/BENCHMARKS.md).
 """
@@ -37,7 +43,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import TOPIC_NAMES, WORD_NAMES, capitalised, is_title_case, lowercase_words, stem
+from bot.dedup.text import (
+    TOPIC_NAMES,
+    WORD_NAMES,
+    acronyms,
+    capitalised,
+    is_title_case,
+    lowercase_words,
+    stem,
+)
 
 PAIR_THRESHOLD = 0.7
 CENTROID_THRESHOLD = 0.2
@@ -51,8 +65,12 @@ RELATED_FACTOR = 0.4      # Google News grouped them: the bar drops to 40 %
 TEMPLATE_COS = 0.3       # a conflicting closest member this similar is a templated sibling
 TEXT_FLOOR = 0.1          # best title+summary cosine with the cluster's members below this: vetoed
 SUBJECT_SHARE = 0.5      # a country in this share of a cluster's titles is one of its subjects
+SUBJECT_MIN_SIZE = 3     # a cluster this big that never names a country is not about it
 TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
+MERGE_BRIDGE = 1.0        # an article joinable to two clusters (normalised score) bridges them...
+MERGE_COS = 0.28          # ...and they merge when their centroids agree this much
+MERGE_TERMS = 64          # a centroid is summarised by its most frequent terms
 
 Profile = tuple[int, float, dict[str, int]]   # size, squared centroid norm, term counts
 
@@ -94,8 +112,14 @@ def _conflict(a: Doc, b: Doc, idf: Idf, *, countries: bool, names_of: NamesOf = 
     make a conflict ("la Corée du Sud hausse le ton" vs "affirme Séoul" tell one story)."""
     (names_a, inside_a), (names_b, inside_b) = names_of(a, idf), names_of(b, idf)
     ignore = frozenset() if countries else TOPIC_NAMES | WORD_NAMES
-    only_a = {t for t in inside_a if t not in b.text_stems and t not in ignore}
-    only_b = {t for t in inside_b if t not in a.text_stems and t not in ignore}
+    # An acronym and the name it abbreviates are one name ("AA" / "American Airlines").
+    acr_a, acr_b = acronyms(a.title), acronyms(b.title)
+    spelled_b = frozenset().union(*[acr_b[t] for t in inside_a if t in acr_b])
+    spelled_a = frozenset().union(*[acr_a[t] for t in inside_b if t in acr_a])
+    only_a = {t for t in inside_a if t not in b.text_stems and t not in ignore
+              and t not in acr_b and t not in spelled_a}
+    only_b = {t for t in inside_b if t not in a.text_stems and t not in ignore
+              and t not in acr_a and t not in spelled_b}
     if not only_a or not only_b:
         return False
     shared = {t for t in names_a & names_b if t not in TOPIC_NAMES}
@@ -109,7 +133,7 @@ def features(a: Doc, b: Doc, idf: Idf, *, names: bool = True) -> PairFeatures:
     if a.summary_words >= 12 and b.summary_words >= 12:
         text_cos = weighted_cosine(a.text_stems, b.text_stems, idf)
     shared = a.title_stems & b.title_stems
-    shared_rare = sum(idf(t) for t in shared if idf.rare(t))
+    shared_rare = sum(idf(t) for t in sorted(shared) if idf.rare(t))   # sorted: see Idf.sum_squared
     conflict = names and _conflict(a, b, idf, countries=False)
     # Same wording, other place (even a country): "... shakes southern Japan" / "... Peru".
     templated = names and title_cos >= TEMPLATE_COS and _conflict(a, b, idf, countries=True)
@@ -139,19 +163,21 @@ def pair_score(f: PairFeatures) -> float:
 
 
 def centroid_score(
-    doc: Doc, idf: Idf, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int
+    doc: Doc, idf: Idf, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int,
+    words: frozenset[str] = frozenset(),
 ) -> float:
     """Cosine with the cluster centroid plus the keyword bonus."""
     size, norm2, counts = profile
     terms = doc.title_stems
     if not terms or norm2 <= 0:
         return 0.0
+    terms = sorted(terms)        # float sums in a fixed order, whatever the hash seed
     shared = [t for t in terms if counts.get(t)]
     # Countries alone ("Ukraine", "Russie") are shared by every story of a war: at least one
     # other word must be shared too.
     specific = any(t not in TOPIC_NAMES for t in shared)
     common_words = set() if is_title_case(doc.title) else {stem(w) for w in lowercase_words(doc.title)}
-    norm_a = idf.norm(terms)
+    norm_a = idf.norm(doc.title_stems)
     sq = idf.squared
     dot = sum([sq(t) * counts.get(t, 0) for t in terms])
     score = dot / (norm_a * math.sqrt(norm2))
@@ -167,7 +193,7 @@ def centroid_score(
             if share >= KEYWORD_SHARE and counts.get(t, 0) / size >= KEYWORD_COVERAGE:
                 keywords += 1
                 names_only += t in TOPIC_NAMES
-                owned += t not in TOPIC_NAMES and _owned(t, counts.get(t, 0), idf)
+                owned += t not in TOPIC_NAMES and t not in words and _owned(t, counts.get(t, 0), idf)
     # One shared word is a topic, not a story; a story keyword may stand alone ("Sbarro"), but
     # not a country ("Korea" while one Korea story dominates the window) nor an ordinary word
     # that one story happens to use a lot ("Markets", "Americans", "Growth").
@@ -184,7 +210,9 @@ def _owned(term: str, count: int, idf: Idf) -> bool:
 
 def subject_conflict(doc: Doc, profile: Profile) -> bool:
     """The article's title names countries, the cluster's titles mostly name others, and the
-    article never mentions those: another story sharing only generic words ("talks in Geneva":
+    article never mentions those (or, for a cluster of ``SUBJECT_MIN_SIZE``, the article names a
+    country the cluster never does and shares fewer than two other words with it): another
+    story sharing only generic words ("talks in Geneva":
     the Iran nuclear talks vs the Russia-Ukraine talks). Checked against the centroid, not one
     member, so a round-up ("... crises with Iran, Ukraine and Gaza") absorbed by one story
     cannot bridge it to another.
@@ -196,7 +224,15 @@ def subject_conflict(doc: Doc, profile: Profile) -> bool:
     if not own or size <= 0:
         return False
     theirs = {t for t in TOPIC_NAMES if counts.get(t, 0) >= SUBJECT_SHARE * size}
-    return bool(theirs) and not theirs & doc.text_stems
+    if theirs and not theirs & doc.text_stems:
+        return True
+    # The other way round: the article names a country none of an established cluster's
+    # titles name, and shares at most one ordinary word with it ("EU delays talks on Russian
+    # pipeline" is no news about the EU banking-union "talks").
+    if size >= SUBJECT_MIN_SIZE and any(not counts.get(t) for t in sorted(own)):
+        shared = sum(1 for t in doc.title_stems if t not in TOPIC_NAMES and counts.get(t))
+        return shared < CENTROID_MIN_SHARED
+    return False
 
 
 def best_cluster(
@@ -213,22 +249,71 @@ def best_cluster(
     centroids; ``term_clusters``: for each of the article's terms, how its recent postings
     spread over clusters; ``related_votes``: Google News related-coverage links per cluster.
     """
+    return pick(cluster_scores(doc, idf, members, profiles, term_clusters, related_votes))
+
+
+def pick(scores: dict[int, float]) -> tuple[int | None, float]:
+    """The best-scoring joinable cluster (ties: the lowest id) and its score, or (None, 0)."""
+    best: tuple[int | None, float] = (None, 0.0)
+    for cluster_id in sorted(scores):
+        if scores[cluster_id] > best[1]:
+            best = (cluster_id, scores[cluster_id])
+    return best
+
+
+def cluster_scores(
+    doc: Doc,
+    idf: Idf,
+    members: list[Doc],
+    profiles: dict[int, Profile],
+    term_clusters: dict[str, Counter[int]],
+    related_votes: dict[int, int],
+) -> dict[int, float]:
+    """Every candidate cluster ``doc`` could join (normalised score >= 1), with its score."""
     memo = _Memo(doc, idf)
     by_cluster: dict[int, list[Doc]] = defaultdict(list)
     for m in members:
         if m.cluster_id is not None and m.id != doc.id:
             by_cluster[m.cluster_id].append(m)
-    best: tuple[int | None, float] = (None, 0.0)
-    for cluster_id in set(profiles) | set(by_cluster) | set(related_votes):
+    out: dict[int, float] = {}
+    for cluster_id in sorted(set(profiles) | set(by_cluster) | set(related_votes)):
         related = related_votes.get(cluster_id, 0)
         # An upper bound first, without the naming checks (they can only veto): most candidate
         # clusters stop here, which keeps the cost per article flat.
         if not related and _score(memo, cluster_id, by_cluster, profiles, term_clusters, False) < 1.0:
             continue
         score = _score(memo, cluster_id, by_cluster, profiles, term_clusters, True, related)
-        if score >= 1.0 and score > best[1]:
-            best = (cluster_id, score)
-    return best
+        if score >= 1.0:
+            out[cluster_id] = score
+    return out
+
+
+def centroid_cosine(a: dict[str, int], b: dict[str, int], idf: Idf) -> float:
+    """Cosine of two clusters' centroids: term counts weighted by IDF (summed in term order)."""
+    if not a or not b:
+        return 0.0
+    sq = idf.squared
+    dot = sum([a[t] * b[t] * sq(t) for t in sorted(a.keys() & b.keys())])
+    if not dot:
+        return 0.0
+    norm_a = math.sqrt(sum([(c * c) * sq(t) for t, c in sorted(a.items())]))
+    norm_b = math.sqrt(sum([(c * c) * sq(t) for t, c in sorted(b.items())]))
+    return dot / (norm_a * norm_b)
+
+
+def subjects_disagree(a: Profile, b: Profile) -> bool:
+    """One cluster's dominant countries (in half its titles) never appear in the other's:
+    two stories about different places that share generic words ("bond", "asks")."""
+    def dominant(p: Profile) -> set[str]:
+        return {t for t in TOPIC_NAMES if p[2].get(t, 0) >= SUBJECT_SHARE * p[0]}
+
+    return bool(dominant(a) - b[2].keys()) or bool(dominant(b) - a[2].keys())
+
+
+def bridged(scores: dict[int, float], joined: int) -> list[int]:
+    """Other clusters the article could have joined as well, best first: merge candidates."""
+    others = [c for c, s in scores.items() if c != joined and s >= MERGE_BRIDGE]
+    return sorted(others, key=lambda c: (-scores[c], c))
 
 
 class _Memo:
@@ -262,13 +347,16 @@ class _Memo:
         return replace(base, conflict=conflict, templated=templated)
 
     def centroid(
-        self, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int
+        self, profile: Profile, term_clusters: dict[str, Counter[int]], cluster_id: int,
+        members: list[Doc] = (),
     ) -> float:
-        """``centroid_score(doc, idf, profile, term_clusters, cluster_id)``."""
+        """``centroid_score(doc, idf, profile, term_clusters, cluster_id, words)``."""
         found = self._centroids.get(cluster_id)
         if found is None:
+            words = frozenset(stem(w) for m in members if not is_title_case(m.title)
+                              for w in lowercase_words(m.title))
             found = self._centroids[cluster_id] = centroid_score(
-                self.doc, self.idf, profile, term_clusters, cluster_id
+                self.doc, self.idf, profile, term_clusters, cluster_id, words
             )
         return found
 
@@ -298,7 +386,7 @@ def _score(
         return 0.0
     cent = 0.0
     if cluster_id in profiles:
-        cent = memo.centroid(profiles[cluster_id], term_clusters, cluster_id)
+        cent = memo.centroid(profiles[cluster_id], term_clusters, cluster_id, by_cluster.get(cluster_id, []))
         cent -= TIME_DECAY * math.log1p(hours / 12.0)   # a day or two later: a follow-up story
     score = max(pair_best / PAIR_THRESHOLD, cent / CENTROID_THRESHOLD)
     if related:

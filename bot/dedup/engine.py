@@ -23,7 +23,15 @@ from functools import lru_cache
 from sqlite_utils import Database
 
 from bot.dedup import minhash
-from bot.dedup.clusters import best_cluster
+from bot.dedup.clusters import (
+    MERGE_COS,
+    MERGE_TERMS,
+    bridged,
+    centroid_cosine,
+    cluster_scores,
+    pick,
+    subjects_disagree,
+)
 from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
@@ -108,16 +116,93 @@ def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | N
     # Countries too: a cluster's own subjects veto articles about others (subject_conflict).
     profile_terms = sorted(doc.title_stems | TOPIC_NAMES)
     profiles = store.cluster_profiles(db, near.top_clusters(MAX_CLUSTERS), profile_terms)
-    cluster_id, _score = best_cluster(
-        doc, idf, near.members, profiles, near.term_clusters, _related_votes(db, doc)
-    )
+    scores = cluster_scores(doc, idf, near.members, profiles, near.term_clusters, _related_votes(db, doc))
+    cluster_id, _score = pick(scores)
     if cluster_id is None:
         cluster_id = store.create_cluster(db, doc.id, doc.title, now)
     store.mark_article(db, doc.id, cluster_id, None)
     _join(db, cluster_id, doc, now)
     _index(db, doc, idf, cluster_id, clustering=True)
     frequencies.counted(doc.text_stems)
+    return _merge_bridged(db, doc, idf, cluster_id, bridged(scores, cluster_id), now, frequencies)
+
+
+MAX_MERGES = 2
+YOUNG = 1           # a cluster this small is re-decided whole when an article bridges it
+YOUNG_TRIES = 2     # re-decisions per article at most (each is one bounded candidate search)
+
+
+def _merge_bridged(
+    db: Database, doc: Doc, idf: Idf, cluster_id: int, others: list[int], now: float,
+    frequencies: Frequencies,
+) -> int:
+    """Merge the article's cluster with clusters it could have joined as well: one story that
+    started in two pieces. Two established clusters merge when their centroids agree; a young
+    one (its first article alone) when that article, decided again now, would join the other.
+    Returns the article's cluster id."""
+    merged = tries = 0
+    for other in others:
+        if merged >= MAX_MERGES:
+            break
+        a, b = store.get_cluster(db, cluster_id), store.get_cluster(db, other)
+        if a is None or b is None:
+            continue
+        # The larger keeps its id (ties: the older), so fewer articles and links change.
+        keep, gone = sorted((a, b), key=lambda c: (-c["size"], c["id"]))
+        same = _centroids_agree(db, idf, cluster_id, other)
+        if not same and gone["size"] <= YOUNG and tries < YOUNG_TRIES:
+            tries += 1
+            same = _young_members_join(db, doc, gone["id"], keep["id"], frequencies)
+        if not same:
+            continue
+        store.merge_clusters(db, keep["id"], gone["id"], now)
+        reps = _load(db, [r for r in (keep["representative_id"], gone["representative_id"]) if r])
+        if len(reps) == 2 and reps[1].id != reps[0].id and _better_representative(db, reps[1], reps[0]):
+            store.set_representative(db, keep["id"], reps[1].id, reps[1].title)
+        log.debug("dedup: cluster %s merged into %s", gone["id"], keep["id"])
+        cluster_id = keep["id"]
+        merged += 1
     return cluster_id
+
+
+def _centroids_agree(db: Database, idf: Idf, a: int, b: int) -> bool:
+    mine, theirs = (store.top_cluster_terms(db, c, MERGE_TERMS) for c in (a, b))
+    idf.prefetch(mine.keys() | theirs.keys())
+    if not mine or not theirs or centroid_cosine(mine, theirs, idf) < MERGE_COS:
+        return False
+    subjects = store.cluster_profiles(db, [a, b], sorted(TOPIC_NAMES))
+    return len(subjects) == 2 and not subjects_disagree(subjects[a], subjects[b])
+
+
+def _young_members_join(db: Database, doc: Doc, young: int, target: int, frequencies: Frequencies) -> bool:
+    """Re-decide a young cluster's first members (but the bridging article) against ``target``:
+    merge only if each would join it now. The bridge alone is no proof (a round-up touches
+    two stories); its partners joining on their own are."""
+    ids = [aid for aid in store.cluster_originals(db, young, YOUNG + 1) if aid != doc.id]
+    if not ids or len(ids) > YOUNG:
+        return False
+    for member in _load(db, ids):
+        idf = _idf(db, member, frequencies)
+        near = _Neighbourhood(db, member, idf)
+        candidates = [m for m in near.members if m.cluster_id == target and m.id != doc.id]
+        profiles = store.cluster_profiles(db, [target], sorted(member.title_stems | TOPIC_NAMES))
+        if target in profiles and _in_cluster(db, doc.id, target):
+            profiles[target] = _without(profiles[target], doc)
+        votes = {c: n for c, n in _related_votes(db, member).items() if c == target}
+        if cluster_scores(member, idf, candidates, profiles, near.term_clusters, votes).get(target, 0) < 1.0:
+            return False
+    return True
+
+
+def _in_cluster(db: Database, article_id: int, cluster_id: int) -> bool:
+    row = db.execute("SELECT cluster_id FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return row is not None and row[0] == cluster_id
+
+
+def _without(profile: tuple[int, float, dict[str, int]], doc: Doc) -> tuple[int, float, dict[str, int]]:
+    """A cluster profile as it was before ``doc`` joined (its terms taken out of the counts)."""
+    size, norm2, counts = profile
+    return size - 1, norm2, {t: c - (t in doc.title_stems) for t, c in counts.items()}
 
 
 # -- duplicates -----------------------------------------------------------------------------------
@@ -260,7 +345,9 @@ class _Neighbourhood:
 
     def __init__(self, db: Database, doc: Doc, idf: Idf):
         lo, hi = doc.published_at - CLUSTER_WINDOW, doc.published_at + CLUSTER_WINDOW
-        terms = _index_terms(doc, idf)
+        # Sorted: postings are summed (floats) and ties ranked in this order, which must not
+        # follow string hashing.
+        terms = sorted(_index_terms(doc, idf))
         keys = {term_key(t): t for t in terms}
         overlap: Counter[int] = Counter()
         self.cluster_overlap: Counter[int] = Counter()

@@ -187,7 +187,7 @@ class Idf:
         self._lookup = lookup
         self._idf: dict[str, float] = {}
         self._idf2: dict[str, float] = {}
-        self._norms: dict[int, tuple[frozenset[str], float]] = {}
+        self._norms: dict[frozenset[str], float] = {}
 
     def prefetch(self, terms: Iterable[str]) -> None:
         df = self.df
@@ -243,18 +243,16 @@ class Idf:
         return idf2
 
     def sum_squared(self, terms: frozenset[str]) -> float:
-        """Sum of the squared IDFs of ``terms``, in the set's own iteration order."""
-        return sum(map(self._weigh(terms).__getitem__, terms))
+        """Sum of the squared IDFs of ``terms``, in sorted term order: a set's iteration order
+        follows string hashing (PYTHONHASHSEED), and a float sum taken in another order may
+        differ in its last bits and tip a decision."""
+        return sum(map(self._weigh(terms).__getitem__, sorted(terms)))
 
     def norm(self, terms: frozenset[str]) -> float:
-        """Euclidean norm of the IDF-weighted binary vector of ``terms``, memoised per set object
-        (by identity, holding the set: an equal set built another way may iterate in another
-        order, and the float sum must stay exactly what it was)."""
-        entry = self._norms.get(id(terms))
-        if entry is not None and entry[0] is terms:
-            return entry[1]
-        value = math.sqrt(self.sum_squared(terms))
-        self._norms[id(terms)] = (terms, value)
+        """Euclidean norm of the IDF-weighted binary vector of ``terms``, memoised per set."""
+        value = self._norms.get(terms)
+        if value is None:
+            value = self._norms[terms] = math.sqrt(self.sum_squared(terms))
         return value
 
     def distinctive(self, term: str) -> bool:

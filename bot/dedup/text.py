@@ -156,6 +156,31 @@ def capitalised(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+_CONNECTORS = frozenset({"of", "and", "for", "the", "de", "du", "des", "la", "le", "et"})
+
+
+@cached_when_short()
+def acronyms(text: str) -> dict[str, frozenset[str]]:
+    """Initials of each run of two to six capitalised words, folded, with the stems of the
+    words they abbreviate: "American Airlines" -> {"aa": {america, airlin}}, "European Central
+    Bank" -> "ecb", "Securities and Exchange Commission" -> "sec" (connectors skipped)."""
+    raw = _raw_words(plain(text))
+    out: dict[str, frozenset[str]] = {}
+    for start, word in enumerate(raw):
+        if not word[:1].isupper() or is_number(word) or word.casefold() in _CONNECTORS:
+            continue
+        run: list[str] = []
+        for w in raw[start:]:
+            if w.casefold() in _CONNECTORS:
+                continue
+            if not w[:1].isupper() or is_number(w) or len(run) == 6:
+                break
+            run.append(w.casefold())
+            if len(run) >= 2:
+                out.setdefault("".join(r[0] for r in run), frozenset(stem(r) for r in run))
+    return out
+
+
 @cached_when_short()
 def lowercase_words(text: str) -> frozenset[str]:
     """Folded tokens written all in lower case in ``text``: ordinary words, not names."""
@@ -192,6 +217,7 @@ _TOPIC_GROUPS = {
     "moldova": "moldavie moldova moldovan", "georgia": "georgie georgia georgian",
     "africa": "afrique africain africains africaine africa african",
     "nato": "otan nato",
+    "america": "america american americans americain americains americaine americaines",
 }
 # Common words in both languages (not names): aliased, neither topic nor story.
 _WORD_GROUPS = {

@@ -179,13 +179,78 @@ def add_cluster_terms(db: Database, cluster_id: int, weights: dict[str, float]) 
         f"SELECT term, count FROM dedup_cluster_terms WHERE cluster_id = ? AND term IN ({marks})",
         [cluster_id, *terms],
     ).fetchall())
-    delta = sum((2 * counts.get(t, 0) + 1) * w * w for t, w in weights.items())
+    delta = sum((2 * counts.get(t, 0) + 1) * weights[t] * weights[t] for t in sorted(weights))  # fixed order
     db.conn.executemany(
         "INSERT INTO dedup_cluster_terms (cluster_id, term, count) VALUES (?, ?, 1) "
         "ON CONFLICT(cluster_id, term) DO UPDATE SET count = count + 1",
         [(cluster_id, t) for t in terms],
     )
     db.execute("UPDATE clusters SET term_norm2 = term_norm2 + ? WHERE id = ?", (delta, cluster_id))
+
+
+def top_cluster_terms(db: Database, cluster_id: int, limit: int) -> dict[str, int]:
+    """The ``limit`` most frequent stemmed terms of a cluster's centroid (ties by term): a
+    bounded summary of what the story is about (one range scan over the cluster's own terms)."""
+    return {t: int(c) for t, c in db.execute(
+        "SELECT term, count FROM dedup_cluster_terms WHERE cluster_id = ? ORDER BY count DESC, term LIMIT ?",
+        (cluster_id, limit),
+    )}
+
+
+def cluster_originals(db: Database, cluster_id: int, limit: int) -> list[int]:
+    """Up to ``limit`` ids of a cluster's original (non-duplicate) articles, oldest first."""
+    return [aid for (aid,) in db.execute(
+        "SELECT id FROM articles WHERE cluster_id = ? AND duplicate_of IS NULL ORDER BY id LIMIT ?",
+        (cluster_id, limit),
+    )]
+
+
+def merge_clusters(db: Database, keep: int, gone: int, now: float) -> None:
+    """Fold cluster ``gone`` into ``keep`` (one story found in two pieces).
+
+    ``keep`` keeps its id, so digests and links that name it stay valid. Articles and their
+    postings are re-pointed, centroids, sources, size and seen times summed; ``keep``'s
+    ``updated_at`` moves to ``now`` and its size grows, so the change-log trigger records it
+    like any growth. A chat that was sent ``gone`` has been sent this story: ``sent_clusters``
+    carries that over to ``keep`` (never the same story twice). ``gone`` is then deleted (its
+    change-log row, terms and sources go with it). Every statement is an index lookup bounded
+    by the two clusters' own rows. Runs inside the caller's transaction.
+    """
+    members = [aid for (aid,) in db.execute("SELECT id FROM articles WHERE cluster_id = ?", (gone,))]
+    db.conn.executemany("UPDATE articles SET cluster_id = ? WHERE id = ?", [(keep, a) for a in members])
+    db.conn.executemany(
+        "UPDATE dedup_postings SET cluster_id = ? WHERE article_id = ?", [(keep, a) for a in members]
+    )
+    db.execute(
+        "INSERT INTO dedup_cluster_terms (cluster_id, term, count) "
+        "SELECT ?, term, count FROM dedup_cluster_terms WHERE cluster_id = ? "
+        "ON CONFLICT(cluster_id, term) DO UPDATE SET count = count + excluded.count",
+        (keep, gone),
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO dedup_cluster_sources (cluster_id, source_key) "
+        "SELECT ?, source_key FROM dedup_cluster_sources WHERE cluster_id = ?",
+        (keep, gone),
+    )
+    sources = db.execute(
+        "SELECT COUNT(*) FROM dedup_cluster_sources WHERE cluster_id = ?", (keep,)
+    ).fetchone()[0]
+    db.execute(
+        "UPDATE clusters SET size = size + (SELECT size FROM clusters WHERE id = :gone), "
+        "source_count = :sources, "
+        "first_seen = MIN(first_seen, (SELECT first_seen FROM clusters WHERE id = :gone)), "
+        "last_seen = MAX(last_seen, (SELECT last_seen FROM clusters WHERE id = :gone)), "
+        "updated_at = MAX(updated_at, :now) WHERE id = :keep",
+        {"keep": keep, "gone": gone, "sources": sources, "now": now},
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO sent_clusters (chat_id, cluster_id, run_id, kind, sent_at) "
+        "SELECT chat_id, ?, run_id, kind, sent_at FROM sent_clusters WHERE cluster_id = ?",
+        (keep, gone),
+    )
+    db.execute("DELETE FROM sent_clusters WHERE cluster_id = ?", (gone,))
+    db.execute("DELETE FROM clusters WHERE id = ?", (gone,))
+    refresh_norm(db, keep, doc_count(db))
 
 
 def drop_copy_keys(db: Database, article_id: int) -> None:
