@@ -47,15 +47,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._harness import (  # noqa: E402
     ask,
     compare_deliveries,
+    entry_title,
     integrity_ok,
     proc_status,
     start_server,
     stop_server,
 )
 from bot.config import Config, load_config  # noqa: E402
+from bot.dedup import decide_pending  # noqa: E402
+from bot.models import Article  # noqa: E402
 from bot.prepare import worker_pids  # noqa: E402
 from bot.store import DbExecutor  # noqa: E402
 from bot.store import chats as chat_store  # noqa: E402
+from bot.store import feeds as feed_store  # noqa: E402
+from bot.store.articles import save_articles  # noqa: E402
 from bot.telegram.app import ALLOWED_UPDATES, build_application  # noqa: E402
 
 TOKEN = "5151515151:SOAKtokenSOAKtokenSOAKtoken_0123456"
@@ -103,6 +108,35 @@ def shorten(config: Config, feed_interval: float) -> Config:
     """Feed intervals below the config's 10 s floor (the file stays valid)."""
     feeds = tuple(replace(f, interval=feed_interval) for f in config.feeds)
     return replace(config, feeds=feeds, polling=replace(config.polling, interval=feed_interval))
+
+
+def prefill(executor: DbExecutor, config: Config, count: int) -> float:
+    """History decided in this process before the measurement: ``count`` articles of the last
+    hours, stored and put through dedup, as a bot that has run for a day has. Dedup keeps
+    bounded caches of recent articles (4,096 documents, 4,096 titles per text function); without
+    a history they fill during the first ~10,000 articles, so RSS climbs for the first part of
+    any run and "flat after warm-up" could not be judged within 30 minutes. Returns seconds."""
+    started = time.monotonic()
+
+    def fill(db: Any) -> None:
+        now = time.time()
+        feed_id = feed_store.sync_feeds(db, config.feeds, now)[config.feeds[0].name]
+        articles = []
+        for i in range(count):
+            title = entry_title(10_000 + i % 113, i, 10)
+            articles.append(Article(
+                guid=f"history-{i}", link=f"https://history.example/{i}",
+                canonical_url=f"https://history.example/{i}", title=title, source="History",
+                published_at=now - 6 * 3600 + i * (6 * 3600 / max(1, count)), fetched_at=now,
+                summary=f"Story {i}: {entry_title(20_000 + i % 89, i + 7)}.", language="en",
+            ))
+        with db.atomic():
+            save_articles(db, feed_id, articles, now)
+        while decide_pending(db, now, 256):
+            pass
+
+    executor.call_sync(fill)
+    return time.monotonic() - started
 
 
 def seed_chats(executor: DbExecutor, chats: int, minutes: float) -> list[int]:
@@ -170,6 +204,9 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     write_config(config_path, work, feed_port, bot_port, args.feeds, args.chats)
     config = shorten(load_config(config_path), args.feed_interval)
     executor = DbExecutor(config.storage.path)
+    if args.prefill:
+        spent = prefill(executor, config, args.prefill)
+        print(f"history: {args.prefill} articles stored and decided in {spent:.0f} s", flush=True)
     seed_chats(executor, args.chats, args.minutes)
     counter = LogCounter()
     logging.getLogger().addHandler(counter)
@@ -334,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feed-faults", type=float, default=0.1, help="share of feed requests faulted")
     parser.add_argument("--telegram-faults", type=float, default=0.1,
                         help="chance per second of arming a Bot API fault")
+    parser.add_argument("--prefill", type=int, default=6000,
+                        help="articles of history decided before the measurement (0: start empty)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report where Python memory grew after warm-up (slower)")
     args = parser.parse_args(argv)

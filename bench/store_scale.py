@@ -32,6 +32,7 @@ from bench.dedup_cost import fill  # noqa: E402
 from bot.config import StorageConfig, load_config  # noqa: E402
 from bot.demo import SAMPLES, demo_config, serve_directory  # noqa: E402
 from bot.pipeline import poll_once  # noqa: E402
+from bot.prepare import worker_pids  # noqa: E402
 from bot.store import DbExecutor, open_database  # noqa: E402
 from bot.store.chats import search_stories, set_chat_tags, upsert_chat  # noqa: E402
 from bot.telegram.delivery import build_dry_run  # noqa: E402
@@ -100,10 +101,21 @@ def main() -> None:
                 hits = executor.call_sync(search_stories, "Corée du Nord", 10)
                 print(f"search  : {len(hits)} hits in {(time.perf_counter() - start) * 1000:.0f} ms")
                 integrity = executor.call_sync(lambda db: db.execute("PRAGMA quick_check").fetchone()[0])
+                workers = [worker_rss_mb(pid) for pid in worker_pids()]
             finally:
                 executor.close()
         print(f"database: {path.stat().st_size / 1e6:,.0f} MB, quick_check {integrity}")
-        print(f"memory  : peak resident {rss_mb():.0f} MB in the measuring process (target <= 300 MB)")
+        print(f"memory  : peak resident {rss_mb():.0f} MB in the measuring process, plus "
+              f"{len(workers)} parse worker processes resident {sum(workers):.0f} MB in all "
+              f"(now): {rss_mb() + sum(workers):.0f} MB (target <= 300 MB)")
+
+
+def worker_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 if __name__ == "__main__":
