@@ -383,3 +383,26 @@ async def test_a_chat_that_blocked_the_bot_is_marked_when_answering(tmp_path: Pa
         fake_bot_api.unblock(42)
         (back,) = await h.command(42, "/start")                 # unblocked and came back
         assert "Content de vous revoir" in back.text and h.chat(42)["state"] == "active"
+
+
+async def test_command_answers_survive_telegram_5xx(tmp_path: Path, fake_bot_api: FakeBotAPI,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Telegram answers 502 then 503 to the reply: it is sent again and arrives once. Three
+    failures in a row end in one warning line, not a traceback."""
+    async with running_bot(tmp_path, fake_bot_api) as h:
+        await h.command(42, "/start")
+        fake_bot_api.fail_next("sendMessage", 502)
+        fake_bot_api.fail_next("sendMessage", 503)
+        (answer,) = await h.command(42, "/help")
+        assert "/digest" in answer.text
+        no_handler_errors(caplog)
+        fake_bot_api.fail_next("sendMessage", 500, n=3)     # three tries, given up ...
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            (sorry,) = await h.command(42, "/help", timeout=6.0)  # ... then told something failed
+        assert "quelque chose s'est mal passé" in sorry.plain
+        failed = [r for r in caplog.records if "Telegram or the network failed" in r.getMessage()]
+        assert len(failed) == 1 and failed[0].levelno == logging.WARNING and failed[0].exc_info is None
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        (after,) = await h.command(42, "/help")             # and the bot answers normally after
+        assert "/digest" in after.text

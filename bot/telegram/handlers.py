@@ -9,6 +9,7 @@ need a bot admin (``telegram.admins``); in groups only group administrators chan
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 import hashlib
@@ -33,7 +34,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -73,6 +74,7 @@ TAG_PREFIX = "tag:"
 ADMIN_CACHE_SECONDS = 60.0       # a group member's admin status is re-checked after this
 GROUP_ANONYMOUS_BOT = 1087968824  # sender of anonymous group admins' messages
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+REPLY_RETRY_DELAYS = (0.5, 1.0)      # seconds before a command answer is sent again after a 5xx/timeout
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
 
 
@@ -106,11 +108,24 @@ class Ask:
         return await self.services.executor.call(fn, *args)
 
     async def reply(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+        """Answer in the chat. A 5xx, a timeout or a dropped connection is tried again twice
+        (0.5 s, then 1 s later): someone is waiting for this answer. A timed-out request may
+        have reached Telegram, so the person may, rarely, see the answer twice."""
         message = self.update.effective_message
         if message is None:
             return None
-        return await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
-                                        reply_markup=markup)
+        for delay in (*REPLY_RETRY_DELAYS, None):
+            try:
+                return await message.reply_text(text, parse_mode=ParseMode.HTML,
+                                                link_preview_options=NO_PREVIEW, reply_markup=markup)
+            except BadRequest:
+                raise                      # our message is wrong: sending it again cannot help
+            except (TimedOut, NetworkError) as exc:
+                if delay is None:
+                    raise
+                log.info("answer to chat %s failed (%s); trying again in %.1f s", self.chat_id, exc, delay)
+                await asyncio.sleep(delay)
+        return None
 
     async def say(self, key: str, **values: object) -> Message | None:
         return await self.reply(t(self.language, key, **values))
@@ -812,7 +827,13 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
                                          delivery.scrub(str(context.error)))
             await reschedule_chat(context.application, chat_id)
         return
-    log.error("error while handling an update: %s", context.error, exc_info=context.error)
+    if isinstance(context.error, NetworkError | TimedOut) and not isinstance(context.error, BadRequest):
+        # Telegram or the network failed us (a reply is tried three times first): nothing of
+        # ours to debug, so no traceback; the person is still told, if Telegram lets us.
+        log.warning("error while handling an update in chat %s: Telegram or the network failed: %s",
+                    update.effective_chat.id, context.error)
+    else:
+        log.error("error while handling an update: %s", context.error, exc_info=context.error)
     try:
         services = get_services(context.bot_data)
         language = pick_language(_user_language(update), None, services.config.telegram.language)
