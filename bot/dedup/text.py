@@ -258,3 +258,46 @@ def is_title_case(text: str) -> bool:
     """A Title Case Headline (most words capitalised): capitals then say nothing about names."""
     raw = [w for w in _raw_words(plain(text)) if not is_number(w)]
     return len(raw) >= 3 and sum(1 for w in raw if w[:1].isupper()) >= 0.7 * len(raw)
+
+
+MAX_CASE_TERMS = 24     # words of one title counted in the case table (bounded per article)
+# A new clause starts with a capital whatever the word: "Analysis: Oil ...", "... - Report".
+_CLAUSE = re.compile(r"[:;?!|]|\s-\s")
+
+
+def case_evidence(text: str, first: str = "") -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """How a sentence-case title writes its words: (stems written capitalised mid-sentence,
+    stems written in lower case, the capitalised first word's stem). Nothing from a Title Case
+    or ALL CAPS title (its capitals say nothing); the first word of the title or of a clause is
+    capitalised anyway, so it is no mid-sentence evidence.
+    ``first``: the folded first word of the title without its rubric ("UPDATE 3-Pizza chain
+    ..." starts at "pizza"); the words before it are skipped too.
+
+    Summed over many titles in the store (``dedup_case``), this tells a name ("Sbarro", "Gox":
+    always capitalised) from a word ("files", "chain") when a Title Case headline cannot.
+    """
+    if is_title_case(text):
+        return frozenset(), frozenset(), frozenset()
+    raw: list[tuple[str, bool]] = []          # (word, starts a clause)
+    for clause in _CLAUSE.split(plain(text)):
+        raw += [(w, i == 0) for i, w in enumerate(_raw_words(clause))]
+    start = next((i for i, (w, _) in enumerate(raw) if first and w.casefold() == first), 0)
+    upper: set[str] = set()
+    lower: set[str] = set()
+    opening: set[str] = set()
+    if raw and not is_number(raw[start][0]) and raw[start][0][:1].isupper():
+        token = raw[start][0].casefold()
+        if token not in STOPWORDS and len(token) > 1:
+            opening.add(stem(token))
+    for w, clause_start in raw[start + 1:]:
+        token = w.casefold().replace(",", ".")
+        if clause_start or is_number(w) or token in STOPWORDS or len(token) < 2:
+            continue
+        if w[:1].isupper():
+            upper.add(stem(token))
+        elif w.islower():
+            lower.add(stem(token))
+        if len(upper) + len(lower) >= MAX_CASE_TERMS:
+            break
+    # A stem written both ways in one title ("Apple ... apples") says nothing either way.
+    return frozenset(upper - lower), frozenset(lower - upper), frozenset(opening - lower - upper)
