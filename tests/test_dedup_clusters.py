@@ -12,10 +12,9 @@ from bot.dedup.clusters import (
     pair_score,
     subject_conflict,
     subjects_disagree,
-    title_case_names,
 )
 from bot.dedup.similarity import Doc, Idf
-from bot.dedup.text import acronyms, case_evidence
+from bot.dedup.text import acronyms
 
 # A store of 1,000 articles where these words are common and everything else is rare.
 IDF = Idf({"russia": 80, "strike": 30, "kill": 25, "ukraine": 90, "korea": 40, "north": 60,
@@ -197,21 +196,3 @@ def test_a_country_an_established_story_never_names_needs_two_other_shared_words
     assert subject_conflict(Doc(1, "EU delays talks on Russian pipeline"), banking)
     assert not subject_conflict(Doc(2, "Russian banks fail EU stress talks"), banking)
     assert not subject_conflict(Doc(3, "EU delays talks on Russian pipeline"), (2, 5.0, banking[2]))  # young
-
-
-def test_case_evidence_counts_sentence_case_titles_only() -> None:
-    # Mid-sentence capitals are names, lower-case words are words; the first word (after a
-    # rubric) and a clause's first word say nothing; Title Case and ALL CAPS say nothing at all.
-    title = "UPDATE 3-Pizza chain Sbarro files for bankruptcy: Mall traffic falls"
-    upper, lower, first = case_evidence(title, "pizza")
-    assert upper == {"sbarro"} and {"chain", "file", "bankru", "traffi"} <= lower and first == {"pizza"}
-    assert "mall" not in upper | lower
-    assert case_evidence("Pizza Chain Sbarro Files For Bankruptcy A Second Time") == (frozenset(),) * 3
-    assert case_evidence("SBARRO FILES FOR BANKRUPTCY AGAIN") == (frozenset(),) * 3
-
-
-def test_title_case_names_come_from_the_store_counts() -> None:
-    doc = Doc(1, "Pizza Chain Sbarro Files For Bankruptcy A Second Time")
-    counts = {"sbarro": (2, 0, 5), "pizza": (1, 4, 2), "file": (0, 40, 0), "chain": (3, 2, 0)}
-    assert title_case_names(doc, counts, IDF) == {"sbarro"}          # "chain": not 3x more often
-    assert title_case_names(Doc(2, "Pizza chain Sbarro files for bankruptcy"), counts, IDF) == frozenset()

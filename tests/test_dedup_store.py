@@ -337,16 +337,10 @@ def test_no_full_table_scan_on_the_hot_path(db: Database) -> None:
     db.conn.set_trace_callback(statements.append)
     add(db, "Sbarro files for bankruptcy protection again", source="CNN", at=T + 60,
         summary=FIRST_PARAGRAPH, related=[RelatedLink("Sbarro files", "https://x.example/1", "AP")], gn=True)
-    add(db, "Pizza Chain Sbarro Files For Bankruptcy A Second Time", source="NBC", at=T + 120)
-    add(db, "Shoppers at the mall will miss their Sbarro slices", source="Local", at=T + 180)
     db.conn.set_trace_callback(None)
-    assert any("FROM dedup_case" in sql for sql in statements)             # Title Case names read
-    assert any("INTO dedup_case" in sql for sql in statements)             # case counts written
     checked = 0
     for sql in statements:
-        if "dedup_case" in sql and sql.lstrip().upper().startswith("INSERT"):
-            pass                                                           # the upsert's lookup too
-        elif not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) or "sqlite_" in sql:
+        if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) or "sqlite_" in sql:
             continue
         plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
         scans = [p for p in plan.split(" | ") if p.startswith("SCAN") and "INDEX" not in p]
@@ -441,45 +435,3 @@ def test_a_lone_first_article_is_decided_again_when_an_article_bridges_it(db: Da
     assert {state(db, a)[1] for a in [lone, bridge, *story]} == {second}
     assert db.execute("SELECT COUNT(*) FROM clusters WHERE id = ?", (first,)).fetchone()[0] == 0
     assert cluster(db, second)["size"] == 7
-
-
-# -- Title Case headlines: names told by how sentence-case titles write them -----------------------
-
-
-def _gox_story_then_title_case_sbarro(db: Database, sbarro_seen: bool) -> tuple[int, int]:
-    """Days earlier, two sentence-case titles (with or without "Sbarro" capitalised mid-sentence);
-    then the Mt. Gox bankruptcy story, then "Pizza Chain Sbarro Files For Bankruptcy A Second
-    Time": returns (the Mt. Gox cluster, the Sbarro article's cluster)."""
-    name = "Sbarro" if sbarro_seen else "Pronto"
-    for i, title in enumerate([f"Mall food courts lose pizza chain {name} in three towns",
-                               f"Shoppers miss the slices of {name} at the mall"]):
-        add(db, title, source=f"Local {i}", at=T - 10 * 86400)
-    gox = [add(db, title, source=source, at=T + 60 * i) for i, (title, source) in enumerate([
-        ("Mt. Gox files for US bankruptcy protection", "Reuters"),
-        ("Bitcoin exchange Mt. Gox files for bankruptcy in the US", "CNN"),
-        ("Mt. Gox files for Chapter 15 bankruptcy in the US", "BBC"),
-    ])]
-    assert len({state(db, a)[1] for a in gox}) == 1
-    sbarro = add(db, "Pizza Chain Sbarro Files For Bankruptcy A Second Time", source="NBC", at=T + 600)
-    return state(db, gox[0])[1], state(db, sbarro)[1]
-
-
-def test_a_title_case_headline_names_what_sentence_case_titles_capitalise(db: Database) -> None:
-    # Title Case capitalises every word, so the headline alone names nothing; the store has seen
-    # "Sbarro" written capitalised mid-sentence, so it is a name, and the naming conflict with
-    # "Mt. Gox" keeps two bankruptcies apart.
-    assert db.execute("SELECT upper, lower FROM dedup_case WHERE term = 'sbarro'").fetchall() == []
-    gox, sbarro = _gox_story_then_title_case_sbarro(db, sbarro_seen=True)
-    assert sbarro != gox
-    assert db.execute("SELECT upper, lower FROM dedup_case WHERE term = 'sbarro'").fetchall() == [(2, 0)]
-    # Ordinary words are counted in lower case; the Title Case headline adds no evidence.
-    assert db.execute("SELECT upper, lower FROM dedup_case WHERE term = 'file'").fetchall() == [(0, 3)]
-
-
-def test_without_the_case_evidence_the_title_case_headline_cannot_be_told_apart(tmp_path: Path) -> None:
-    # The same arrivals, but the store never saw the word written: nothing tells "Sbarro" from
-    # "Files" in the Title Case headline, and the shared "files for bankruptcy" decides (what
-    # the test above prevents; shown so that it can fail).
-    db = open_database(tmp_path / "control.db")
-    gox, sbarro = _gox_story_then_title_case_sbarro(db, sbarro_seen=False)
-    assert sbarro == gox

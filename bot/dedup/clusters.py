@@ -93,8 +93,6 @@ def _title_names(a: Doc, idf: Idf) -> tuple[frozenset[str], frozenset[str]]:
     ("Guerre en Ukraine : ..."): it counts as a name both titles share, never as a conflict.
     """
     inside = capitalised(a.title)
-    if a.case_names:
-        inside = inside | a.case_names
     first = set() if is_title_case(a.title) else a.title_terms - lowercase_words(a.title)
 
     def keep(terms: set[str] | frozenset[str]) -> frozenset[str]:
@@ -102,37 +100,6 @@ def _title_names(a: Doc, idf: Idf) -> tuple[frozenset[str], frozenset[str]]:
                          if not t[:1].isdigit() and idf.distinctive(stem(t)))
 
     return keep(inside | first), keep(inside)
-
-
-CASE_MIN_UPPER = 2        # sentence-case titles wrote the word capitalised at least this often...
-CASE_RATIO = 3            # ...and this many times as often as in lower case: a name
-CASE_FIRST = 0            # > 0: a word never in lower case, capitalised this often counting first words
-CASE_UNKNOWN_RARE = False  # a rare word no sentence-case title ever wrote counts as a name too
-
-
-def title_case_names(doc: Doc, counts: dict[str, tuple[int, int, int]], idf: Idf) -> frozenset[str]:
-    """The words of a Title Case headline that name something, where its capitals cannot tell:
-    those that sentence-case titles in the store write capitalised mid-sentence ("Sbarro",
-    "Gox"), not in lower case ("Files", "Chain"). ``counts``: stem -> (upper, lower, first)
-    from the store. Empty for any other headline (:func:`capitalised` sees its names)."""
-    if not is_title_case(doc.title):
-        return frozenset()
-
-    def named(term: str) -> bool:
-        counts_of = counts.get(stem(term))
-        if counts_of is None:
-            return CASE_UNKNOWN_RARE and idf.rare(stem(term))
-        return case_named(*counts_of)
-
-    return frozenset(t for t in doc.title_terms if not t[:1].isdigit() and named(t))
-
-
-def case_named(upper: int, lower: int, first: int) -> bool:
-    """Sentence-case titles write this word as a name: capitalised mid-sentence (or, with
-    ``CASE_FIRST``, as a first word), rarely or never in lower case."""
-    if CASE_FIRST and lower == 0 and upper + first >= CASE_FIRST:
-        return True
-    return upper >= CASE_MIN_UPPER and upper >= CASE_RATIO * lower
 
 
 NamesOf = Callable[[Doc, Idf], tuple[frozenset[str], frozenset[str]]]

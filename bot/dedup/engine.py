@@ -31,12 +31,11 @@ from bot.dedup.clusters import (
     cluster_scores,
     pick,
     subjects_disagree,
-    title_case_names,
 )
 from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
-from bot.dedup.text import TOPIC_NAMES, case_evidence, is_title_case, stem, words
+from bot.dedup.text import TOPIC_NAMES, stem
 from bot.normalize import canonical_url
 from bot.store import clusters as store
 from bot.store.articles import undecided_article_ids
@@ -373,21 +372,9 @@ class _Neighbourhood:
         floor = ranked[0][1] * CANDIDATE_FLOOR if ranked else 0.0
         self.members = _load(db, [aid for aid, weight in ranked if weight >= floor])
         idf.prefetch(frozenset().union(*[d.text_stems for d in self.members]))
-        _attach_case_names(db, [doc, *self.members], idf)
 
     def top_clusters(self, n: int) -> list[int]:
         return [cid for cid, _ in self.cluster_overlap.most_common(n)]
-
-
-def _attach_case_names(db: Database, docs: list[Doc], idf: Idf) -> None:
-    """Give each Title Case headline among ``docs`` its names from the store's case counts
-    (:func:`title_case_names`): one indexed lookup for all their words."""
-    titled = [d for d in docs if d.case_names is None and is_title_case(d.title)]
-    if not titled:
-        return
-    counts = store.case_counts(db, {stem(t) for d in titled for t in d.title_terms})
-    for d in titled:
-        d.case_names = title_case_names(d, counts, idf)
 
 
 @lru_cache(maxsize=32768)
@@ -421,7 +408,6 @@ def _index(db: Database, doc: Doc, idf: Idf, cluster_id: int, *, clustering: boo
         store.add_postings(db, [term_key(t) for t in _index_terms(doc, idf)], p, doc.id, cluster_id)
         store.add_cluster_terms(db, cluster_id, {t: idf(t) for t in doc.title_stems})
         store.add_document(db, doc.text_stems)
-        store.add_case_counts(db, *case_evidence(doc.title, next(iter(words(doc.clean_title)), "")))
 
 
 class Frequencies:

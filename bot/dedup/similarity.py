@@ -37,9 +37,6 @@ class Doc:
     tags: frozenset[str] = frozenset()
     cluster_id: int | None = None
     duplicate_of: int | None = None
-    # Words of a Title Case title that name something, as the store's case counts tell
-    # (``dedup_case``; set by the engine, which reads the store): None when not looked up.
-    case_names: frozenset[str] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Doc:

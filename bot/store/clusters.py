@@ -72,17 +72,6 @@ def m002_cluster_profiles(db: Database) -> None:
     )
 
 
-@migrations()
-def m003_case_counts(db: Database) -> None:
-    # For each stemmed title word: how many sentence-case titles wrote it capitalised mid-sentence
-    # (upper), in lower case (lower), or capitalised as its first word (first). Names in Title
-    # Case headlines are told apart with it.
-    db.execute(
-        "CREATE TABLE dedup_case (term TEXT PRIMARY KEY, upper INTEGER NOT NULL, lower INTEGER NOT NULL, "
-        "first INTEGER NOT NULL) WITHOUT ROWID"
-    )
-
-
 # -- keyed index tables -------------------------------------------------------------------------
 
 
@@ -314,35 +303,6 @@ def add_document(db: Database, terms: Iterable[str]) -> None:
         "INSERT INTO dedup_stats (name, value) VALUES ('docs', 1) "
         "ON CONFLICT(name) DO UPDATE SET value = value + 1"
     )
-
-
-def add_case_counts(db: Database, upper: Iterable[str], lower: Iterable[str], first: Iterable[str] = ()
-                    ) -> None:
-    """One more sentence-case title wrote each of ``upper`` capitalised mid-sentence, each of
-    ``lower`` in lower case, each of ``first`` capitalised as its first word (one batched
-    upsert; the caller bounds the terms per article)."""
-    rows = ([(t, 1, 0, 0) for t in sorted(set(upper))] + [(t, 0, 1, 0) for t in sorted(set(lower))]
-            + [(t, 0, 0, 1) for t in sorted(set(first))])
-    if rows:
-        db.conn.executemany(
-            "INSERT INTO dedup_case (term, upper, lower, first) VALUES (?, ?, ?, ?) ON CONFLICT(term) "
-            "DO UPDATE SET upper = upper + excluded.upper, lower = lower + excluded.lower, "
-            "first = first + excluded.first",
-            rows,
-        )
-
-
-def case_counts(db: Database, terms: Iterable[str]) -> dict[str, tuple[int, int, int]]:
-    """term -> (upper, lower, first) for the given stems that sentence-case titles have written
-    (one primary-key lookup per term, in one statement; terms never seen are absent)."""
-    terms = sorted(set(terms))[:500]
-    if not terms:
-        return {}
-    rows = db.conn.execute(
-        f"SELECT term, upper, lower, first FROM dedup_case WHERE term IN ({', '.join('?' * len(terms))})",
-        terms,
-    ).fetchall()
-    return {t: (int(u), int(lo), int(f)) for t, u, lo, f in rows}
 
 
 # -- articles as dedup sees them ----------------------------------------------------------------
