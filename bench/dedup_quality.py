@@ -273,6 +273,11 @@ def score_uci(path: Path, tag: Callable[[str, str], dict[str, str]], seeds: Iter
             p, r, f = bcubed(title_tfidf_baseline(records, threshold), gold)
             baseline.append(f"@{threshold}: P {p:.3f} R {r:.3f} F1 {f:.3f}")
         print("  baseline, title TF-IDF single link " + "; ".join(baseline))
+    shuffled = results[1:]
+    if len(shuffled) > 1:
+        mean = {k: sum(r[k] for r in shuffled) / len(shuffled) for k in ("b3_p", "b3_r", "b3_f1")}
+        print(f"UCI mean over {len(shuffled)} shuffled orders: B-cubed P {mean['b3_p']:.3f}  "
+              f"R {mean['b3_r']:.3f}  F1 {mean['b3_f1']:.3f}")
     return results
 
 
