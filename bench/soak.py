@@ -19,7 +19,8 @@ third's), fds and threads not growing (last third's max ≤ first third's max + 
 overdue, skip warnings not piling up; and every journaled digest part delivered exactly once.
 
 Run: .venv/bin/python bench/soak.py [--minutes 30] [--sample 30] [--feeds 40] [--chats 6]
-Long run: nohup .venv/bin/python bench/soak.py --minutes 30 > /tmp/soak.log 2>&1 &
+         [--grow-every 20] [--prefill 0] [--tracemalloc]
+Long run: nohup .venv/bin/python bench/soak.py --minutes 30 --grow-every 5 > /tmp/soak.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feed-faults", type=float, default=0.1, help="share of feed requests faulted")
     parser.add_argument("--telegram-faults", type=float, default=0.1,
                         help="chance per second of arming a Bot API fault")
-    parser.add_argument("--prefill", type=int, default=6000,
+    parser.add_argument("--prefill", type=int, default=0,
                         help="articles of history decided before the measurement (0: start empty)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report where Python memory grew after warm-up (slower)")
