@@ -377,7 +377,7 @@ class _Neighbourhood:
         return [cid for cid, _ in self.cluster_overlap.most_common(n)]
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=8192)
 def _term_key(term: str) -> int:
     return hash64("w:" + term)
 

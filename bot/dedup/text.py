@@ -39,7 +39,7 @@ _ELISION = re.compile(
 # words) costs tens of KB, and tens of thousands of them filled ~300 MB in the soak run. Summaries
 # are tokenised once per article instead (the derived values live on bounded ``Doc`` caches).
 SHORT_TEXT = 300
-TEXT_CACHE_SIZE = 4096
+TEXT_CACHE_SIZE = 2048
 
 
 def cached_when_short(maxsize: int = TEXT_CACHE_SIZE, limit: int = SHORT_TEXT
@@ -235,7 +235,7 @@ TOPIC_NAMES = frozenset(_TOPIC_GROUPS)
 WORD_NAMES = frozenset(_WORD_GROUPS)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def stem(token: str) -> str:
     """A light stemmer for both languages: one common suffix off, then cut to six letters.
 
