@@ -406,3 +406,9 @@ async def test_command_answers_survive_telegram_5xx(tmp_path: Path, fake_bot_api
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
         (after,) = await h.command(42, "/help")             # and the bot answers normally after
         assert "/digest" in after.text
+        # A 429 burst longer than the rate limiter's own retries (3 tries): the answer waits too.
+        fake_bot_api.fail_next("sendMessage", 429, n=3, retry_after=1)
+        caplog.clear()
+        (waited,) = await h.command(42, "/help", timeout=10.0)
+        assert "/digest" in waited.text
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

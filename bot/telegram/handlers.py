@@ -34,7 +34,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -74,6 +74,7 @@ TAG_PREFIX = "tag:"
 ADMIN_CACHE_SECONDS = 60.0       # a group member's admin status is re-checked after this
 GROUP_ANONYMOUS_BOT = 1087968824  # sender of anonymous group admins' messages
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+REPLY_MAX_WAIT = 10.0                # longest flood-control wait a command answer sits out
 REPLY_RETRY_DELAYS = (0.5, 1.0)      # seconds before a command answer is sent again after a 5xx/timeout
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)
 
@@ -120,6 +121,12 @@ class Ask:
                                                 link_preview_options=NO_PREVIEW, reply_markup=markup)
             except BadRequest:
                 raise                      # our message is wrong: sending it again cannot help
+            except RetryAfter as exc:      # flood control: wait as told, if not for too long
+                wait = delivery.retry_after_seconds(exc)
+                if delay is None or wait > REPLY_MAX_WAIT:
+                    raise
+                log.info("answer to chat %s: Telegram asks to wait %.0f s", self.chat_id, wait)
+                await asyncio.sleep(wait)
             except (TimedOut, NetworkError) as exc:
                 if delay is None:
                     raise
@@ -827,7 +834,9 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
                                          delivery.scrub(str(context.error)))
             await reschedule_chat(context.application, chat_id)
         return
-    if isinstance(context.error, NetworkError | TimedOut) and not isinstance(context.error, BadRequest):
+    if isinstance(context.error, NetworkError | TimedOut | RetryAfter) and not isinstance(
+        context.error, BadRequest
+    ):
         # Telegram or the network failed us (a reply is tried three times first): nothing of
         # ours to debug, so no traceback; the person is still told, if Telegram lets us.
         log.warning("error while handling an update in chat %s: Telegram or the network failed: %s",
