@@ -58,6 +58,7 @@ class DedupWorker:
     async def drain(self, progress: Progress | None = None) -> int:
         """Decide every undecided article, batch after batch; returns how many were decided."""
         total = 0
+        backlog = await self.pending() if progress is not None else 0   # counted once, not per batch
         while True:
             taken = await self.executor.call(dedup.decide_pending, self.clock(), self.batch)
             if not taken:
@@ -65,7 +66,7 @@ class DedupWorker:
             total += taken
             self.decided += taken
             if progress is not None:
-                progress(total, await self.pending())
+                progress(total, max(0, backlog - total))
 
     # -- background ---------------------------------------------------------------------------
     def start(self) -> None:
