@@ -9,12 +9,13 @@ from bot.dedup.clusters import (
     centroid_cosine,
     centroid_score,
     features,
+    market_minority,
     pair_score,
     subject_conflict,
     subjects_disagree,
 )
 from bot.dedup.similarity import Doc, Idf
-from bot.dedup.text import acronyms
+from bot.dedup.text import acronyms, markets
 
 # A store of 1,000 articles where these words are common and everything else is rare.
 IDF = Idf({"russia": 80, "strike": 30, "kill": 25, "ukraine": 90, "korea": 40, "north": 60,
@@ -196,3 +197,60 @@ def test_a_country_an_established_story_never_names_needs_two_other_shared_words
     assert subject_conflict(Doc(1, "EU delays talks on Russian pipeline"), banking)
     assert not subject_conflict(Doc(2, "Russian banks fail EU stress talks"), banking)
     assert not subject_conflict(Doc(3, "EU delays talks on Russian pipeline"), (2, 5.0, banking[2]))  # young
+
+
+def _profile(members: list[Doc], idf: Idf) -> tuple[int, float, dict[str, int]]:
+    """A cluster's centroid as the store keeps it: title stem counts, IDF-weighted squared norm."""
+    counts = Counter(t for m in members for t in m.title_stems)
+    return len(members), sum((c * idf(t)) ** 2 for t, c in counts.items()), dict(counts)
+
+
+# "china", "weak", "data", "export" are in every report of that day: they look like the story's
+# keywords, and the centroid alone would put an oil report into the Wall Street story.
+MARKETS_IDF = Idf({"china": 60, "weak": 40, "data": 50, "export": 30, "lower": 40, "falls": 50}, docs=1000)
+
+
+def test_markets_named_in_headlines() -> None:
+    assert markets("Wall St. opens lower after S&P's record close") == {"wallstreet"}
+    assert markets("U.S. stocks dip on weak Asian data") == {"wallstreet"}
+    assert markets("Crude drops on soft Chinese trade figures") == {"oil"}
+    assert markets("Hang Seng, Shanghai plunge at close") == {"asiastocks"}
+    assert markets("World stocks, copper and oil fall after weak China exports") == {"metals", "oil"}
+    # Bare "stocks" says no whose, and a headline may name no market at all.
+    assert markets("Stocks fall on weak China export data") == frozenset()
+    assert markets("Dollar-denominated gold steady") == frozenset()
+
+
+def test_an_oil_report_stays_out_of_the_wall_street_story_of_the_same_day() -> None:
+    wall_street = [Doc(i, t, cluster_id=7) for i, t in enumerate([
+        "Wall St. edges lower on weak China export data",
+        "Dow falls on weak China export data",
+        "Stocks fall on weak China export data"], start=1)]
+    profile = _profile(wall_street, MARKETS_IDF)
+    oil = Doc(9, "Oil falls on weak China export data")
+    recent = {t: Counter({7: 3}) for t in ("china", "weak", "data", "export")}
+    assert centroid_score(oil, MARKETS_IDF, profile, recent, 7) >= 0.2       # the words alone would join
+    assert market_minority(oil, wall_street)
+    assert best_cluster(oil, MARKETS_IDF, wall_street, {7: profile}, recent, {})[0] is None
+    # A headline naming no market, or a round-up naming several, is left to the scores.
+    for title in ("Markets fall on weak China export data",
+                  "World stocks, copper, oil fall on weak China data"):
+        assert not market_minority(Doc(10, title), wall_street)
+        assert best_cluster(Doc(10, title), MARKETS_IDF, wall_street, {7: profile}, recent, {})[0] == 7
+
+
+def test_two_oil_reports_join() -> None:
+    oil = [Doc(i, t, cluster_id=8) for i, t in enumerate([
+        "Crude drops on weak China export data",
+        "Brent slides on weak China export data",
+        "Copper, oil fall on weak China export data"], start=1)]
+    profile = _profile(oil, MARKETS_IDF)
+    recent = {t: Counter({8: 3}) for t in ("china", "weak", "data", "export")}
+    report = Doc(9, "Oil falls on weak China export data")
+    assert not market_minority(report, oil)
+    assert best_cluster(report, MARKETS_IDF, oil, {8: profile}, recent, {})[0] == 8
+    # One report on another market among the compared members is no veto: a third is enough.
+    mixed = [*oil[:2], Doc(4, "Wall St. edges lower on weak China export data", cluster_id=8)]
+    assert not market_minority(report, mixed)
+    # Fewer than two one-market reports to compare: no evidence, no veto.
+    assert not market_minority(report, [oil[2], mixed[2]])

@@ -21,7 +21,9 @@ single-link chaining through generic words ("talks in Geneva" joining the Iran n
 the Russia-Ukraine talks): the cluster's dominant countries are absent from an article whose
 title names other ones (:func:`subject_conflict`, checked against the centroid, not one member),
 and summaries that plainly tell other stories (best title + summary cosine with the members
-under ``TEXT_FLOOR``) veto a title-only match. A keyword may stand alone only when the story owns
+under ``TEXT_FLOOR``) veto a title-only match. A report on one market (oil, metals, currencies,
+Wall Street...) stays out of a cluster whose one-market reports are mostly about other markets
+(:func:`market_minority`). A keyword may stand alone only when the story owns
 it (rare in the store, or most of its articles are in the cluster): "Sbarro", not "Dies".
 Google News related coverage (Google's own grouping of the story) lowers the bar and overrides
 the vetoes, which cannot see that two headlines in two languages tell one story. A word the
@@ -66,6 +68,8 @@ TEMPLATE_COS = 0.3       # a conflicting closest member this similar is a templa
 TEXT_FLOOR = 0.1          # best title+summary cosine with the cluster's members below this: vetoed
 SUBJECT_SHARE = 0.5      # a country in this share of a cluster's titles is one of its subjects
 SUBJECT_MIN_SIZE = 3     # a cluster this big that never names a country is not about it
+MARKET_SHARE = 0.34      # a one-market report's market in under this share of a cluster's...
+MARKET_REPORTS = 2        # ...one-market reports (at least this many compared): another story
 TIME_DECAY = 0.05        # score lost per log-step of hours between an article and the story
 HOURS = 3600.0
 MERGE_BRIDGE = 1.0        # an article joinable to two clusters (normalised score) bridges them...
@@ -206,6 +210,22 @@ def _owned(term: str, count: int, idf: Idf) -> bool:
     """The term is rare in the whole store, or most articles that ever used it are in this
     cluster: a story's own name ("Sbarro", "Titanfall"), not an everyday word."""
     return idf.rare(term) or count >= KEYWORD_OWNED * idf.df_of(term)
+
+
+def market_minority(doc: Doc, members: list[Doc]) -> bool:
+    """A report on one market ("Oil sinks on weak China data") and a cluster whose one-market
+    reports are mostly about other markets ("Wall St. edges lower...", "Copper falls..."): two
+    stories of the same day for the same reason, like strikes on two cities. Round-ups naming
+    several markets ("World stocks, copper, oil dip") and headlines naming none neither veto nor
+    count: only the compared members that report on one market do (``MARKET_REPORTS`` of them
+    at least)."""
+    if len(doc.markets) != 1:
+        return False
+    (mine,) = doc.markets
+    reports = [m.markets for m in members if len(m.markets) == 1]
+    if len(reports) < MARKET_REPORTS:
+        return False
+    return sum(1 for r in reports if mine in r) < MARKET_SHARE * len(reports)
 
 
 def subject_conflict(doc: Doc, profile: Profile) -> bool:
@@ -378,6 +398,8 @@ def _score(
         compared += 1
         hours = f.hours_apart if compared == 1 else min(hours, f.hours_apart)
     if names and not related and (closest[1] or (compared and conflicts == compared)):
+        return 0.0
+    if names and not related and market_minority(memo.doc, by_cluster.get(cluster_id, [])):
         return 0.0
     if names and not related and cluster_id in profiles and subject_conflict(memo.doc, profiles[cluster_id]):
         return 0.0

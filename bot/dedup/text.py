@@ -258,3 +258,43 @@ def is_title_case(text: str) -> bool:
     """A Title Case Headline (most words capitalised): capitals then say nothing about names."""
     raw = [w for w in _raw_words(plain(text)) if not is_number(w)]
     return len(raw) >= 3 and sum(1 for w in raw if w[:1].isupper()) >= 0.7 * len(raw)
+
+
+# Markets a market report is about ("Oil sinks on weak China data" / "Wall St. edges lower on China
+# data": two reports on two markets). Kept apart from the stems on purpose: folding "crude" into
+# "oil" or "Wall St." into one word changes which words headlines share, and that alone moved the
+# UCI figures more than any market rule (docs/BENCHMARKS.md, market reports). Money amounts are no
+# market: "dollar", "euro" and "gold" are left out; so are bare "stocks" / "shares" (whose?).
+_MARKET_GROUPS = {
+    "oil": "oil crude brent wti nymex petrole",
+    "metals": "copper aluminium aluminum nickel zinc metals cuivre metaux",
+    "forex": "yuan renminbi yen rupee forex currency currencies devises aussie",
+    "wallstreet": "wallstreet dow sp500 nasdaq nyse",
+    "eurostocks": "ftse dax cac40 stoxx",
+    "asiastocks": "nikkei hangseng sensex kospi topix",
+    "bonds": "treasuries treasury gilts bunds",
+}
+MARKET_NAMES = frozenset(_MARKET_GROUPS)
+_MARKET_WORDS = {word: name for name, group in _MARKET_GROUPS.items() for word in group.split()}
+# Markets named in more than one word, made one word first: "Wall St." / "U.S. stocks" / "S&P 500".
+_MARKET_PHRASES = [
+    (re.compile(r"\bWall\s+(?:Street|St\b\.?)", re.IGNORECASE), "Wallstreet"),
+    (re.compile(r"\bS&P(?:\s*500)?", re.IGNORECASE), "Sp500"),
+    (re.compile(r"\bDow\s+Jones(?:\s+Industrial\s+Average)?", re.IGNORECASE), "Dow"),
+    (re.compile(r"\b(?:U\.\s?S\.?|US|American)\s+(?=(?:stocks?|shares|equities|stock\s+market)\b)",
+                re.IGNORECASE), "Wallstreet "),
+    (re.compile(r"\bHang\s+Seng\b", re.IGNORECASE), "Hangseng"),
+    (re.compile(r"\bCAC\s*40\b", re.IGNORECASE), "Cac40"),
+    (re.compile(r"\bFTSE(?:\s*100)?\b", re.IGNORECASE), "Ftse"),
+]
+_MARKET_HINT = re.compile(r"wall|s&p|dow|u\.?\s?s\.?\s|us\s|american\s|hang|cac|ftse", re.IGNORECASE)
+
+
+@cached_when_short()
+def markets(text: str) -> frozenset[str]:
+    """The markets a headline names (:data:`MARKET_NAMES`): "Crude drops on soft Chinese trade
+    figures" -> {"oil"}; "World stocks, copper, oil dip" -> {"metals", "oil"}."""
+    if _MARKET_HINT.search(text):
+        for pattern, word in _MARKET_PHRASES:
+            text = pattern.sub(word, text)
+    return frozenset(_MARKET_WORDS[w] for w in words(text) if w in _MARKET_WORDS)
