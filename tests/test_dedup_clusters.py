@@ -5,17 +5,26 @@ from __future__ import annotations
 from collections import Counter
 
 from bot.dedup.clusters import (
-    best_cluster,
+    Profile,
     centroid_cosine,
     centroid_score,
+    cluster_scores,
     features,
     market_minority,
     pair_score,
+    pick,
     subject_conflict,
     subjects_disagree,
 )
 from bot.dedup.similarity import Doc, Idf
 from bot.dedup.text import acronyms, markets
+
+
+def _joins(doc: Doc, idf: Idf, members: list[Doc], profiles: dict[int, Profile],
+           term_clusters: dict[str, Counter[int]], related_votes: dict[int, int]) -> tuple[int | None, float]:
+    """The cluster ``doc`` would join (or None) and its score, as the engine picks it."""
+    return pick(cluster_scores(doc, idf, members, profiles, term_clusters, related_votes))
+
 
 # A store of 1,000 articles where these words are common and everything else is rare.
 IDF = Idf({"russia": 80, "strike": 30, "kill": 25, "ukraine": 90, "korea": 40, "north": 60,
@@ -65,8 +74,8 @@ def test_related_coverage_overrides_a_cross_language_conflict() -> None:
     fr = Doc(1, "Troupes nord-coréennes en Russie : Séoul envisage d’envoyer des soldats en Ukraine",
              cluster_id=7)
     en = Doc(2, "North Korean troops to reach Kursk front on Wednesday, Ukraine intelligence says")
-    assert best_cluster(en, IDF, [fr], {}, {}, {})[0] is None
-    assert best_cluster(en, IDF, [fr], {}, {}, {7: 1})[0] == 7
+    assert _joins(en, IDF, [fr], {}, {}, {})[0] is None
+    assert _joins(en, IDF, [fr], {}, {}, {7: 1})[0] == 7
 
 
 def test_countries_alone_do_not_pull_another_story_of_the_war_in() -> None:
@@ -124,10 +133,10 @@ def test_texts_that_tell_other_stories_veto_a_title_only_match() -> None:
                            "about exile, her sister and rebuilding a life in Berlin.")
     profile = (1, 40.0, {"germany": 1, "start": 1})
     assert centroid_score(activist, idf, profile, {}, 7) >= 0.2       # the titles alone would join
-    assert best_cluster(activist, idf, [inflation], {7: profile}, {}, {})[0] is None
+    assert _joins(activist, idf, [inflation], {7: profile}, {}, {})[0] is None
     # Without summaries to compare, the title match is left to the scores.
     bare = Doc(3, activist.title)
-    assert best_cluster(bare, idf, [Doc(4, inflation.title, cluster_id=7)], {7: profile}, {}, {})[0] == 7
+    assert _joins(bare, idf, [Doc(4, inflation.title, cluster_id=7)], {7: profile}, {}, {})[0] == 7
 
 
 def test_a_word_the_members_write_in_lower_case_is_no_lone_keyword() -> None:
@@ -143,7 +152,7 @@ def test_a_word_the_members_write_in_lower_case_is_no_lone_keyword() -> None:
     noyer = Doc(9, "Noyer Says Strong Euro Creates Unwarranted Economic Pressure")
     assert centroid_score(noyer, idf, profile, recent, 7) > 0.2              # the centroid alone would
     assert centroid_score(noyer, idf, profile, recent, 7, frozenset({"creat"})) == 0.0
-    assert best_cluster(noyer, idf, chiquita, {7: profile}, recent, {})[0] is None
+    assert _joins(noyer, idf, chiquita, {7: profile}, recent, {})[0] is None
     # A name the members never write in lower case still stands alone.
     sbarro = [Doc(i, t, cluster_id=8) for i, t in enumerate([
         "Sbarro files for bankruptcy again", "Pizza chain Sbarro seeks protection",
@@ -152,7 +161,7 @@ def test_a_word_the_members_write_in_lower_case_is_no_lone_keyword() -> None:
     recent = {"sbarro": Counter({8: 4})}
     idf = Idf({"sbarro": 4, "bankru": 9}, docs=1000)
     mall = Doc(10, "13 Things We'll Miss Most About Sbarro")
-    assert best_cluster(mall, idf, sbarro, {8: profile}, recent, {})[0] == 8
+    assert _joins(mall, idf, sbarro, {8: profile}, recent, {})[0] == 8
 
 
 def test_centroids_agree_on_one_story_not_on_a_shared_word() -> None:
@@ -231,12 +240,12 @@ def test_an_oil_report_stays_out_of_the_wall_street_story_of_the_same_day() -> N
     recent = {t: Counter({7: 3}) for t in ("china", "weak", "data", "export")}
     assert centroid_score(oil, MARKETS_IDF, profile, recent, 7) >= 0.2       # the words alone would join
     assert market_minority(oil, wall_street)
-    assert best_cluster(oil, MARKETS_IDF, wall_street, {7: profile}, recent, {})[0] is None
+    assert _joins(oil, MARKETS_IDF, wall_street, {7: profile}, recent, {})[0] is None
     # A headline naming no market, or a round-up naming several, is left to the scores.
     for title in ("Markets fall on weak China export data",
                   "World stocks, copper, oil fall on weak China data"):
         assert not market_minority(Doc(10, title), wall_street)
-        assert best_cluster(Doc(10, title), MARKETS_IDF, wall_street, {7: profile}, recent, {})[0] == 7
+        assert _joins(Doc(10, title), MARKETS_IDF, wall_street, {7: profile}, recent, {})[0] == 7
 
 
 def test_two_oil_reports_join() -> None:
@@ -248,7 +257,7 @@ def test_two_oil_reports_join() -> None:
     recent = {t: Counter({8: 3}) for t in ("china", "weak", "data", "export")}
     report = Doc(9, "Oil falls on weak China export data")
     assert not market_minority(report, oil)
-    assert best_cluster(report, MARKETS_IDF, oil, {8: profile}, recent, {})[0] == 8
+    assert _joins(report, MARKETS_IDF, oil, {8: profile}, recent, {})[0] == 8
     # One report on another market among the compared members is no veto: a third is enough.
     mixed = [*oil[:2], Doc(4, "Wall St. edges lower on weak China export data", cluster_id=8)]
     assert not market_minority(report, mixed)

@@ -255,23 +255,6 @@ def subject_conflict(doc: Doc, profile: Profile) -> bool:
     return False
 
 
-def best_cluster(
-    doc: Doc,
-    idf: Idf,
-    members: list[Doc],
-    profiles: dict[int, Profile],
-    term_clusters: dict[str, Counter[int]],
-    related_votes: dict[int, int],
-) -> tuple[int | None, float]:
-    """The cluster ``doc`` should join (or None) and its normalised score (>= 1 joins).
-
-    ``members``: candidate articles already in clusters; ``profiles``: candidate clusters'
-    centroids; ``term_clusters``: for each of the article's terms, how its recent postings
-    spread over clusters; ``related_votes``: Google News related-coverage links per cluster.
-    """
-    return pick(cluster_scores(doc, idf, members, profiles, term_clusters, related_votes))
-
-
 def pick(scores: dict[int, float]) -> tuple[int | None, float]:
     """The best-scoring joinable cluster (ties: the lowest id) and its score, or (None, 0)."""
     best: tuple[int | None, float] = (None, 0.0)
@@ -338,7 +321,7 @@ def bridged(scores: dict[int, float], joined: int) -> list[int]:
 
 class _Memo:
     """One article's pair features, title names and centroid scores, computed once: the upper
-    bound pass and the full pass of :func:`best_cluster` need the same values (the full pass
+    bound pass and the full pass of :func:`cluster_scores` need the same values (the full pass
     only adds the naming checks), and a member's names serve both of its naming checks."""
 
     def __init__(self, doc: Doc, idf: Idf):
