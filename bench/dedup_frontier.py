@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -77,15 +78,23 @@ def shipped() -> dict[str, float]:
     return {name: getattr(clusters, name) for name in GRID}
 
 
-def frontier(grid: dict[str, tuple[float, ...]], orders: list[tuple[str, int]], tag: Any) -> None:
+def frontier(grid: dict[str, tuple[float, ...]], orders: list[tuple[str, int]], tag: Any
+             ) -> dict[tuple[str, int], dict[str, Any]]:
+    """Print the grid's figures per order; returns the shipped setting's clusters per order."""
     names = list(grid)
+    shipped_clusters: dict[tuple[str, int], dict[str, Any]] = {}
     settings = [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
     if shipped() not in settings:
         settings.append(shipped())
     for order, seed in orders:
         records = uci_records(DEFAULT_UCI, order, seed)
         gold = {str(r["id"]): r["story"] for r in records}
-        results = [(s, bcubed(run_setting(s, records, tag), gold)) for s in settings]
+        results = []
+        for setting in settings:
+            pred = run_setting(setting, records, tag)
+            if setting == shipped():
+                shipped_clusters[(order, seed)] = pred
+            results.append((setting, bcubed(pred, gold)))
         label = "timestamp order" if order == "timestamp" else f"shuffled seed {seed}"
         print(f"threshold grid, {label}: {len(settings)} settings")
         precise = [r for r in results if r[1][0] >= TARGET_P]
@@ -100,6 +109,7 @@ def frontier(grid: dict[str, tuple[float, ...]], orders: list[tuple[str, int]], 
         print(f"  shipped setting: P {p:.3f} R {r:.3f} F1 {f:.3f}  {_fmt(shipped())}")
         reached = [x for x in precise if x[1][2] >= TARGET_F1]
         print(f"  settings reaching the target: {len(reached)} of {len(settings)}")
+    return shipped_clusters
 
 
 def _fmt(setting: dict[str, float]) -> str:
@@ -123,11 +133,9 @@ def oracle_split(pred: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, 
     return split, len(members[worst]), Counter(gold[i] for i in members[worst])
 
 
-def oracle(orders: list[tuple[str, int]], tag: Any) -> None:
-    for order, seed in orders:
-        records = uci_records(DEFAULT_UCI, order, seed)
-        gold = {str(r["id"]): r["story"] for r in records}
-        pred = run_setting(shipped(), records, tag)
+def oracle(shipped_clusters: dict[tuple[str, int], dict[str, Any]]) -> None:
+    for (order, seed), pred in shipped_clusters.items():
+        gold = {str(r["id"]): r["story"] for r in uci_records(DEFAULT_UCI, order, seed)}
         split, size, labels = oracle_split(pred, gold)
         (p0, r0, f0), (p1, r1, f1) = bcubed(pred, gold), bcubed(split, gold)
         label = "timestamp order" if order == "timestamp" else f"shuffled seed {seed}"
@@ -170,29 +178,25 @@ def batch_baseline() -> None:
                   f"{at_p}; best F1 overall: P {best[0][0]:.3f} R {best[0][1]:.3f} F1 {best[0][2]:.3f}")
 
 
+def _size(grid: dict[str, tuple[float, ...]]) -> int:
+    return math.prod(len(values) for values in grid.values())
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="*", default=[7],
                         help="shuffled orders to sweep besides timestamp order (default: 7)")
-    parser.add_argument("--quick", action="store_true", help=f"a {_size(QUICK_GRID)}-setting grid, "
-                        f"not {_size(GRID)}")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a {_size(QUICK_GRID)}-setting grid, not {_size(GRID)}")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not DEFAULT_UCI.exists():
         print(f"UCI sample not found at {DEFAULT_UCI}")
         return 1
     tag = _tagger()
     orders = [("timestamp", 0), *(("shuffled", s) for s in args.seeds)]
-    frontier(QUICK_GRID if args.quick else GRID, orders, tag)
-    oracle(orders, tag)
+    oracle(frontier(QUICK_GRID if args.quick else GRID, orders, tag))
     batch_baseline()
     return 0
-
-
-def _size(grid: dict[str, tuple[float, ...]]) -> int:
-    n = 1
-    for values in grid.values():
-        n *= len(values)
-    return n
 
 
 if __name__ == "__main__":
