@@ -48,6 +48,14 @@ def feed_id(db, name: str, feeds: dict[str, int]) -> int:
     return feeds[name]
 
 
+async def until_decided(worker: DedupWorker, count: int) -> None:
+    """Wait (up to 4 s) until the worker has decided ``count`` articles; the caller asserts."""
+    for _ in range(200):
+        if worker.decided == count:
+            return
+        await asyncio.sleep(0.02)
+
+
 def decisions(db) -> dict[str, tuple[str | None, str]]:
     """guid -> (guid of duplicate_of, guid of the cluster's first article): comparable across DBs."""
     guid = dict(db.execute("SELECT id, guid FROM articles"))
@@ -116,17 +124,11 @@ async def test_worker_wakes_on_notify_and_stops_cleanly(tmp_path: Path) -> None:
         items = corpus_articles(30)
         await executor.call(store, items[:10])
         worker.notify()
-        for _ in range(200):
-            if await worker.pending() == 0 and worker.decided == 10:
-                break
-            await asyncio.sleep(0.02)
+        await until_decided(worker, 10)
         assert worker.decided == 10
         await executor.call(store, items[10:])
         worker.notify()
-        for _ in range(200):
-            if worker.decided == 30:
-                break
-            await asyncio.sleep(0.02)
+        await until_decided(worker, 30)
         assert await worker.pending() == 0 and worker.running
         await worker.stop()
         assert not worker.running
@@ -202,10 +204,7 @@ async def test_a_database_error_leaves_the_backlog_stored_and_is_retried(tmp_pat
         assert await worker.pending() == 10 and worker.decided == 0
         assert any("dedup backlog" in r.getMessage() for r in caplog.records)
         await executor.call(lambda db: db.execute("DROP TRIGGER temp.refuse"))
-        for _ in range(200):
-            if worker.decided == 10:
-                break
-            await asyncio.sleep(0.02)
+        await until_decided(worker, 10)
         assert await worker.pending() == 0 and worker.running
         await worker.stop()
     finally:
