@@ -17,6 +17,25 @@ EXPORT_FIELDS = (
     "cluster_id", "duplicate_of", "cluster_size", "cluster_sources", "tags", "tag_matches",
 )
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): OWASP's
+# advice is to prefix such a cell with a single quote, which the spreadsheet shows as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` made safe for a spreadsheet cell: text starting like a formula gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    """An export record as one CSV row: tags space-separated, tag matches as JSON, every text
+    cell neutralised with :func:`csv_cell` (JSON lines stay verbatim)."""
+    row = dict(record, tags=" ".join(record["tags"]),
+               tag_matches=json.dumps(record["tag_matches"], ensure_ascii=False))
+    return {k: csv_cell(v) for k, v in row.items()}
+
 
 def iso(ts: float | None) -> str:
     if ts is None:
