@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.addresses import display_url
 from bot.config import Config, format_duration
 from bot.models import FeedPollOutcome
 
@@ -109,7 +110,7 @@ def feeds_table(states: Sequence[dict[str, Any]], now: float) -> str:
             state = "ok"
         note = s["last_error"] or ""
         if s["permanent_url"]:
-            note = f"moved permanently to {s['permanent_url']}; " + note
+            note = f"moved permanently to {display_url(s['permanent_url'])}; " + note
         rows.append((s["name"], state, s["last_status"] or "", ago(s["last_success_at"], now),
                      ago(s["next_due_at"], now) if s["enabled"] else "", note[:90]))
     return table(("feed", "state", "http", "last success", "next due", "last error / note"), rows)

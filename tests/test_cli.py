@@ -81,7 +81,8 @@ def test_python_dash_m_entry_point() -> None:
     assert result.returncode == 0 and "poll" in result.stdout
 
 
-FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+SUM(A1:A9)", "-2+3 Tanks cross", "@cmd|' /C calc'!A0"]
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+SUM(A1:A9)", "-2+3 Tanks cross",
+            "@cmd|' /C calc'!A0"]
 
 
 def test_csv_export_neutralises_formulas_and_jsonl_stays_verbatim(capsys, feed_server: FeedServer,

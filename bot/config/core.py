@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import quote_plus, urlsplit
 
+from bot.addresses import display_url
 from bot.config.models import (
     CleaningConfig,
     FeedConfig,
@@ -59,9 +60,9 @@ def check_feed_url(url: str) -> str | None:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "none (a local path?)"
-        return f"must be an http:// or https:// URL, got scheme {scheme}: {url!r}"
+        return f"must be an http:// or https:// URL, got scheme {scheme}: {display_url(url)!r}"
     if not parts.hostname:
-        return f"has no host name: {url!r}"
+        return f"has no host name: {display_url(url)!r}"
     return None
 
 
