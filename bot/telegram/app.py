@@ -24,7 +24,7 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
 
-from bot.config import Config, read_env
+from bot.config import Config, keep_start_settings, read_env
 from bot.errors import NewsbotError
 from bot.store.db import DbExecutor
 from bot.telegram import delivery, handlers, schedule
@@ -117,10 +117,8 @@ async def apply_config(application: Application, config: Config) -> None:
     """A reloaded config: new tags, channels, digest defaults and admins apply at once."""
     services = get_services(application.bot_data)
     old = services.config
-    services.config = config
-    if (old.telegram.token_env, old.telegram.api_base_url) != (config.telegram.token_env,
-                                                                config.telegram.api_base_url):
-        log.warning("telegram.token_env / api_base_url changed: restart newsbot for it to apply")
+    # The poller's reload already kept (and named) the settings that need a restart.
+    services.config, _ = keep_start_settings(old, config)
     await schedule.sync_config_channels(application)
     await schedule.sync_schedules(application)
     if old.telegram.admins != config.telegram.admins or old.telegram.language != config.telegram.language:
