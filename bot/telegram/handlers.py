@@ -859,6 +859,10 @@ async def my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error; tell the user something went wrong when there is a chat to tell."""
     if not isinstance(update, Update) or update.effective_chat is None:
+        if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+            # getUpdates failing: Telegram unreachable, logged once per change by bot.telegram.health.
+            log.debug("Telegram request failed outside any chat: %s", context.error)
+            return
         log.error("error outside any chat: %s", context.error, exc_info=context.error)
         return
     if isinstance(context.error, Forbidden):

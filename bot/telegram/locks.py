@@ -37,8 +37,9 @@ class ChatTurns:
     command and start a task that waits for its :meth:`turn`: a waiting task costs no slot.
 
     Bounded: at most ``limit`` commands per chat queued or running (more are dropped), and a
-    command of a coalescing ``kind`` (``/digest``) already queued or running is not queued again:
-    the first repeat is told so (``"coalesced"``), later ones are dropped.
+    command of a coalescing ``kind`` (``/digest``) already queued, not yet started, is not queued
+    again: that one will cover it. The first repeat is told so (``"coalesced"``), later ones are
+    dropped. Once it has started, a new one is queued (it may find something newer).
     """
 
     def __init__(self, limit: int = CHAT_QUEUE_LIMIT) -> None:
@@ -68,13 +69,17 @@ class ChatTurns:
     @asynccontextmanager
     async def turn(self, chat: Hashable, kind: str | None = None) -> AsyncIterator[None]:
         """Wait for this chat's earlier commands, then run; call once per ``"run"`` admission."""
+        started = False
         try:
             async with self._held[chat]:
+                started = True
+                if kind is not None:
+                    self._kinds.pop((chat, kind), None)     # from now on a repeat is queued
                 yield
         finally:
             self._queued[chat] -= 1
             if self._queued[chat] <= 0:
                 del self._queued[chat]
                 self._held.pop(chat, None)
-            if kind is not None:
+            if kind is not None and not started:
                 self._kinds.pop((chat, kind), None)
