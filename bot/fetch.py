@@ -52,7 +52,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from bot.addresses import display_url, host_port, is_metadata, kind, resolve
+from bot.addresses import IPAddress, display_url, host_port, is_metadata, kind, literal, resolve
 from bot.config.models import PollingConfig
 from bot.errors import FetchError
 from bot.models import FetchResult
@@ -227,6 +227,7 @@ class Fetcher:
                 self._give_back(origin)
                 raise
             try:
+                _check_peer(response, current, url)
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                     target = _redirect_target(current, response.headers["location"], url)
                     if target in chain:
@@ -432,18 +433,37 @@ async def _check_address(target: str, url: str) -> None:
         found = await resolve(host, port)
     except (OSError, UnicodeError) as exc:
         raise FetchError(f"cannot resolve host {host}", url) from exc
-    configured_host = host == (urlsplit(url).hostname or "")
     for ip in found:
-        why = kind(ip)
-        if why is None:
-            continue
-        if is_metadata(ip):
-            raise FetchError(f"refused {host_port(host, parts.port)}: {ip} is a {why} address, "
-                             "never fetched", url)
-        if not configured_host:
-            raise FetchError(f"redirect to a {why} address refused: {display_url(target)} resolves "
-                             f"to {ip} (only a configured feed URL may point into a private network)",
-                             url)
+        if (refusal := _refusal(target, url, ip, "resolves to")) is not None:
+            raise refusal
+
+
+def _check_peer(response: httpx.Response, target: str, url: str) -> None:
+    """The address httpx actually connected to, checked like the resolved ones: a name that
+    resolved to a public address for :func:`_check_address` and to a private one for httpx
+    (DNS rebinding) gets its answer refused, unread."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    ip = literal(str(peer[0])) if isinstance(peer, tuple) and peer else None
+    if ip is not None and (refusal := _refusal(target, url, ip, "connected to")) is not None:
+        raise refusal
+
+
+def _refusal(target: str, url: str, ip: IPAddress, how: str) -> FetchError | None:
+    """Why ``target`` may not be fetched from ``ip`` (None: it may). ``url`` is the configured
+    feed URL: its own host may be private, never a metadata address."""
+    why = kind(ip)
+    if why is None:
+        return None
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    if is_metadata(ip):
+        return FetchError(f"refused {host_port(host, parts.port)}: {ip} is a {why} address, never fetched",
+                          url)
+    if host != (urlsplit(url).hostname or ""):
+        return FetchError(f"redirect to a {why} address refused: {display_url(target)} {how} {ip} "
+                          "(only a configured feed URL may point into a private network)", url)
+    return None
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:

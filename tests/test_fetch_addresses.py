@@ -101,6 +101,26 @@ async def test_a_local_feed_still_works_with_its_own_redirects(feed_server: Feed
     assert result.status == 200 and result.permanent_url == feed_server.url("/feed.xml")
 
 
+async def test_a_name_that_resolves_public_then_private_gets_its_answer_refused(
+        feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DNS rebinding: the check's lookup says public, httpx's own lookup a moment later says
+    # loopback. Simulated by answering the check with a public address; httpx still connects to
+    # 127.0.0.1 (localhost), and the answer it got there is refused unread.
+    import bot.fetch
+
+    real = bot.fetch.resolve
+
+    async def first_answer_public(host: str, port: int) -> tuple:
+        return (ipaddress.ip_address("93.184.216.34"),) if host == "localhost" else await real(host, port)
+
+    monkeypatch.setattr(bot.fetch, "resolve", first_answer_public)
+    feed_server.route("/feed.xml", FEED)
+    feed_server.redirect("/moved", f"http://localhost:{feed_server.port}/feed.xml", status=302)
+    error = await fetch_error(feed_server.url("/moved"))
+    assert str(error).startswith("redirect to a loopback address refused: "
+                                 f"http://localhost:{feed_server.port}/feed.xml connected to 127.0.0.1")
+
+
 @pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[fe80::a9fe:a9fe]/x",
                                  "http://100.100.100.200/latest/meta-data/"])
 async def test_metadata_addresses_are_refused_even_when_configured(url: str) -> None:
