@@ -101,7 +101,7 @@ async def test_a_local_feed_still_works_with_its_own_redirects(feed_server: Feed
     assert result.status == 200 and result.permanent_url == feed_server.url("/feed.xml")
 
 
-async def test_a_name_that_resolves_public_then_private_gets_its_answer_refused(
+async def test_dns_rebinding_a_name_public_then_private_gets_its_answer_refused(
         feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     # DNS rebinding: the check's lookup says public, httpx's own lookup a moment later says
     # loopback. Simulated by answering the check with a public address; httpx still connects to
