@@ -43,6 +43,19 @@ async def test_a_hundred_digests_from_one_chat_do_not_delay_another_chats_help(
         assert "Rien de nouveau" in again[0].text
 
 
+async def test_a_flood_of_unknown_commands_and_text_does_not_delay_another_chat(
+        tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
+    async with running_bot(tmp_path, fake_bot_api, rate_limiter=PacedRateLimiter()) as bot:
+        for i in range(60):
+            fake_bot_api.push_command(FLOODER, "/nosuchcommand") if i % 2 else \
+                fake_bot_api.push_message(FLOODER, "hello?")
+        await fake_bot_api.wait_for(lambda: fake_bot_api.pending_updates == 0, what="flood fetched")
+        started = time.monotonic()
+        await bot.command(OTHER, "/help", timeout=10)
+        assert time.monotonic() - started < 2.0
+        assert bot.app.bot_data["services"].chat_turns.queued(FLOODER) <= 8     # the rest dropped
+
+
 async def test_chat_turns_are_bounded_ordered_and_coalesced() -> None:
     from bot.telegram.locks import ChatTurns
 

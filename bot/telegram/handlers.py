@@ -215,6 +215,23 @@ def command(
 
     def wrap(handler: Handler) -> Callable[..., Any]:
         @functools.wraps(handler)
+        async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await _checked(handler, update, context, settings=settings, admin=admin)
+
+        return in_turn(coalesce)(checked)
+
+    return wrap
+
+
+UpdateHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def in_turn(coalesce: str | None = None) -> Callable[[UpdateHandler], UpdateHandler]:
+    """Run an update handler in its chat's turn, in its own task (see ``command``): what it
+    waits for (locks, the per-chat pacing of its answers) never holds PTB's shared slots."""
+
+    def wrap(handler: UpdateHandler) -> UpdateHandler:
+        @functools.wraps(handler)
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             chat = update.effective_chat
             if chat is None:
@@ -222,15 +239,15 @@ def command(
             turns = get_services(context.bot_data).chat_turns
             admitted = turns.admit(chat.id, coalesce)
             if admitted == "run":
-                async def in_turn() -> None:
+                async def in_its_turn() -> None:
                     async with turns.turn(chat.id, coalesce):
-                        await _checked(handler, update, context, settings=settings, admin=admin)
+                        await handler(update, context)
 
-                context.application.create_task(in_turn(), update=update, name=f"command:{chat.id}")
+                context.application.create_task(in_its_turn(), update=update, name=f"chat:{chat.id}")
             elif admitted == "coalesced":
                 context.application.create_task(_say_busy(update, context, f"{coalesce}_busy"), update=update)
             else:
-                log.info("chat %s: %s dropped (%d commands of this chat already waiting)",
+                log.info("chat %s: %s dropped (%d updates of this chat already waiting)",
                          chat.id, handler.__name__, turns.queued(chat.id))
 
         return run
@@ -805,6 +822,7 @@ async def reload_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- fallbacks -----------------------------------------------------------------------------------
 
 
+@in_turn()
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command no handler took: answer politely, unless it was meant for another bot."""
     message = update.effective_message
@@ -828,6 +846,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await ask.say("unknown_command", command=truncate(name, 40))
 
 
+@in_turn()
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text that is not a command, in a private chat: point to /help."""
     services = get_services(context.bot_data)
