@@ -261,7 +261,8 @@ async def test_html_page_served_as_rss_is_still_not_a_feed(feed_server: FeedServ
 
 
 @pytest.mark.parametrize(("body", "content_type", "message"), [
-    (b'{"items": []}', "application/json", "not a feed: got application/json"),
+    (b'{"items": []}', "application/json",
+     "not a feed: got application/json with no jsonfeed.org version"),
     (b"just some words", "", "not a feed: got a document with no feed version"),
     (b"   \n ", "text/xml", "not a feed: empty document"),
 ])
