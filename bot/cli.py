@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.config import Config, load_config, parse_duration
 from bot.errors import ConfigError, NewsbotError
@@ -122,6 +123,67 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         print("no feed polled yet (run: newsbot poll --once)")
         return 0
     print(feeds_table(states, time.time()))
+    return 0
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    """Add the feeds of an OPML file to the config (validated, written atomically)."""
+    from bot.config.edit import add_feeds, plan_additions
+    from bot.feedlist import opml_new_feeds, report_lines
+    from bot.opml import read_opml
+
+    config = _load(args)
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise NewsbotError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    opml = read_opml(data)
+    feeds, unmatched = opml_new_feeds(opml, config)
+    report = plan_additions(config, feeds) if args.dry_run else add_feeds(config.path, feeds)
+    print("\n".join(report_lines(report, opml, unmatched, written=not args.dry_run)))
+    return 0
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    """Print (or write) the configured feeds as OPML 2.0."""
+    from bot.opml import write_opml
+
+    text = write_opml(_load(args).feeds, now=time.time())
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise NewsbotError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    """Check that a URL is (or its page advertises) a feed, then add it to the config."""
+    from bot.config.edit import add_feeds
+    from bot.feedlist import find_feed, new_feed, parse_tags
+    from bot.normalize import Cleaner
+
+    config = _load(args)
+    tags = parse_tags(args.tags)
+    found = asyncio.run(find_feed(args.url, config.polling, Cleaner(config.cleaning.extra_boilerplate)))
+    feed = new_feed(found, args.name, tags)
+    report = add_feeds(config.path, [feed])
+    if report.skipped:
+        raise NewsbotError(f"not added: {report.skipped[0][1]}")
+    where = f" (found on {found.page_url})" if found.page_url else ""
+    print(f"added: {feed.name} <{feed.url}>{where}: {found.format}, {found.entries} entries now"
+          + (f", tags: {', '.join(tags)}" if tags else ""))
+    return 0
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    """Remove a feed from the config; its stored articles stay until retention."""
+    from bot.config.edit import remove_feed
+
+    config = _load(args)
+    print(f"removed: {remove_feed(config.path, args.name)}")
     return 0
 
 
@@ -266,7 +328,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)")
     p.add_argument("--once", action="store_true", help="poll every enabled feed once now and exit")
     p.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
-    add("feeds", cmd_feeds, "per-feed state: last success, status, errors, next due, dead")
+    p = add("feeds", cmd_feeds, "per-feed state (no ACTION), or change the feed list: "
+            "import, export, add, remove")
+    actions = p.add_subparsers(dest="feeds_action", metavar="ACTION")
+
+    def action(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        a = actions.add_parser(name, help=help_text, description=help_text)
+        a.set_defaults(handler=handler)
+        return a
+
+    a = action("import", cmd_feeds_import, "add the feeds of an OPML file to the config")
+    a.add_argument("file", metavar="FILE.opml")
+    a.add_argument("--dry-run", action="store_true", help="print what would be added; change nothing")
+    a = action("export", cmd_feeds_export, "print the configured feeds as OPML 2.0")
+    a.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    a = action("add", cmd_feeds_add, "check a feed (or a page advertising one) and add it to the config")
+    a.add_argument("url", metavar="URL")
+    a.add_argument("--name", metavar="NAME", help="feed name (default: the feed's own title)")
+    a.add_argument("--tags", metavar="a,b", help="tag ids added to every article of this feed")
+    a = action("remove", cmd_feeds_remove, "remove a feed from the config")
+    a.add_argument("name", metavar="NAME")
     p = add("export", cmd_export, "print stored articles as JSON lines or CSV")
     p.add_argument("--since", metavar="DURATION", help="only articles fetched in this window (24h, 7d)")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
