@@ -161,12 +161,14 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
     """Check that a URL is (or its page advertises) a feed, then add it to the config."""
-    from bot.config.edit import add_feeds
+    from bot.config.edit import add_feeds, configured_as
     from bot.feedlist import find_feed, new_feed, parse_tags
     from bot.normalize import Cleaner
 
     config = _load(args)
     tags = parse_tags(args.tags)
+    if (known := configured_as(config, args.url)) is not None:
+        raise NewsbotError(f"not added: already configured as {known!r}")
     found = asyncio.run(find_feed(args.url, config.polling, Cleaner(config.cleaning.extra_boilerplate)))
     feed = new_feed(found, args.name, tags)
     report = add_feeds(config.path, [feed])

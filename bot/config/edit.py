@@ -74,20 +74,26 @@ def feed_url_key(url: str) -> str:
     return f"{netloc}{parts.path.rstrip('/')}" + (f"?{query}" if query else "")
 
 
+def configured_as(config: Config, url: str) -> str | None:
+    """The name of the configured feed with this URL (by :func:`feed_url_key`), or None."""
+    key = feed_url_key(url)
+    return next((f.name for f in config.feeds if feed_url_key(f.url) == key), None)
+
+
 def plan_additions(config: Config, feeds: Iterable[NewFeed]) -> AddReport:
     """Which feeds are new: not configured (by URL key or name), not twice in ``feeds``."""
     report = AddReport()
-    urls = {feed_url_key(f.url): f.name for f in config.feeds}
-    names = {f.name.casefold(): f.name for f in config.feeds}
+    urls = {feed_url_key(f.url): f"already configured as {f.name!r}" for f in config.feeds}
+    names = {f.name.casefold(): f"the name {f.name!r} is taken by another feed" for f in config.feeds}
     for feed in feeds:
         key, name = feed_url_key(feed.url), feed.name.casefold()
-        if key in urls:
-            report.skipped.append((feed, f"already configured as {urls[key]!r}"))
-        elif name in names:
-            report.skipped.append((feed, f"the name {names[name]!r} is taken by another feed"))
-        else:
-            report.added.append(feed)
-            urls[key] = names[name] = feed.name
+        why = urls.get(key) or names.get(name)
+        if why:
+            report.skipped.append((feed, why))
+            continue
+        report.added.append(feed)
+        urls[key] = f"listed twice (first as {feed.name!r})"
+        names[name] = f"the name {feed.name!r} is listed twice"
     return report
 
 
