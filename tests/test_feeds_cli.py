@@ -281,3 +281,29 @@ def test_a_symlinked_config_stays_a_symlink(capsys, config_file: Path, tmp_path:
     os.symlink(config_file, link)
     assert run(capsys, "--config", str(link), "feeds", "remove", "DW — All")[0] == 0
     assert link.is_symlink() and "DW — All" not in config_file.read_text(encoding="utf-8")
+
+
+def test_edits_of_other_layouts(tmp_path: Path) -> None:
+    from bot.config.edit import NewFeed, add_feeds, remove_feed
+
+    inline = tmp_path / "inline.toml"
+    inline.write_text('# my feeds\nfeeds = [\n  { name = "A", url = "https://a.example/rss" },  # first\n]\n'
+                      "[polling]\ninterval = \"10m\"  # keep\n", encoding="utf-8")
+    assert add_feeds(inline, [NewFeed("B", "https://b.example/rss", source="B's")]).added
+    assert [f.name for f in load_config(inline).feeds] == ["A", "B"]
+    assert remove_feed(inline, "A") == "A"
+    text = inline.read_text(encoding="utf-8")
+    assert [f.name for f in load_config(inline).feeds] == ["B"]
+    assert text.startswith("# my feeds\n") and 'interval = "10m"  # keep' in text
+
+    commented = tmp_path / "commented.toml"
+    commented.write_text('[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\n\n# B is the one I read\n'
+                         '[[feeds]]\nname = "B"\nurl = "https://b.example/rss"\n# ---- polling ----\n'
+                         '[polling]\ninterval = "10m"\n', encoding="utf-8")
+    remove_feed(commented, "A")                      # B's comment stays above B
+    assert commented.read_text(encoding="utf-8").index("# B is the one") < commented.read_text().index('"B"')
+    remove_feed(commented, "B")                      # the last feed: the polling banner stays
+    assert commented.read_text(encoding="utf-8") == '# ---- polling ----\n[polling]\ninterval = "10m"\n'
+    assert load_config(commented).feeds == ()
+    add_feeds(commented, [NewFeed("C", "https://c.example/rss")])
+    assert [f.name for f in load_config(commented).feeds] == ["C"]

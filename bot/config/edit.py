@@ -254,18 +254,18 @@ def _delete(doc: TOMLDocument, feeds: AoT | Array, index: int) -> None:
         trivia = []
     del feeds[index]
     if not len(feeds):
-        before = _table_before(doc, "feeds")
+        before, after = _neighbours(doc, "feeds")
         doc.remove("feeds")
-        if trivia and before is not None:
+        if trivia and isinstance(before, Table):
             before.value.body.extend(trivia)
+        elif trivia and isinstance(after, Table | AoT):    # rendered just above the next header
+            first = after if isinstance(after, Table) else after[0]
+            first.trivia.indent = "".join(item.as_string() for _, item in trivia) + first.trivia.indent
 
 
-def _table_before(doc: TOMLDocument, key: str) -> Table | None:
-    """The table written just before ``key`` in the file, if it is one."""
-    previous = None
-    for name, item in doc.body:
-        if name is not None and name.key == key:
-            return previous if isinstance(previous, Table) else None
-        if name is not None:
-            previous = item
-    return None
+def _neighbours(doc: TOMLDocument, key: str) -> tuple[Any, Any]:
+    """The items written just before and just after ``key`` in the file (None at either end)."""
+    keyed = [item for name, item in doc.body if name is not None]
+    names = [name.key for name, _ in doc.body if name is not None]
+    i = names.index(key)
+    return (keyed[i - 1] if i > 0 else None), (keyed[i + 1] if i + 1 < len(keyed) else None)
