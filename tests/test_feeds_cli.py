@@ -307,3 +307,29 @@ def test_edits_of_other_layouts(tmp_path: Path) -> None:
     assert load_config(commented).feeds == ()
     add_feeds(commented, [NewFeed("C", "https://c.example/rss")])
     assert [f.name for f in load_config(commented).feeds] == ["C"]
+
+
+def _small_file_limit() -> None:
+    """In the child: files may not grow past 4 KB (the config is ~20 KB), and going past it is an
+    error (EFBIG) rather than the default SIGXFSZ kill."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_a_failed_write_leaves_the_old_file(config_file: Path) -> None:
+    import subprocess
+    import sys
+
+    before = config_file.read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config_file), "feeds", "import", str(OPML)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, preexec_fn=_small_file_limit,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"{config_file}: cannot write the config file (File too large); "
+                                     "it was left as it was")
+    assert config_file.read_bytes() == before
+    assert sorted(p.name for p in config_file.parent.iterdir()) == ["config.toml"]

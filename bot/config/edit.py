@@ -156,11 +156,20 @@ def _write(path: Path, old_text: str, new_text: str) -> None:
     if target.read_bytes().decode("utf-8", errors="replace") != old_text:
         raise ConfigError([f"{path}: the file changed while it was being edited; nothing written, "
                            "try again"])
+    try:
+        _replace(target, new_text.encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot write the config file ({exc.strerror or exc}); "
+                           "it was left as it was"]) from None
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``target`` (same mode), then rename it over."""
     mode = target.stat().st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(new_text.encode("utf-8"))
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, mode)
