@@ -32,6 +32,7 @@ VERSION_NAMES = {
     "rss20": "RSS 2.0", "rss10": "RSS 1.0", "rss090": "RSS 0.90", "rss091u": "RSS 0.91",
     "rss091n": "RSS 0.91", "rss092": "RSS 0.92", "rss093": "RSS 0.93", "rss094": "RSS 0.94",
     "atom10": "Atom 1.0", "atom03": "Atom 0.3", "json1": "JSON Feed 1.0", "json11": "JSON Feed 1.1",
+    "json": "JSON Feed",
 }
 
 
