@@ -18,6 +18,7 @@ from typing import Any
 
 from telegram.ext import ContextTypes
 
+from bot.config import load_config
 from bot.config.edit import add_feeds, configured_as, remove_feed
 from bot.digest import truncate
 from bot.errors import ConfigError, NewsbotError
@@ -94,16 +95,17 @@ async def removefeed_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> No
     if not name:
         await ask.say("removefeed_usage")
         return
-    names = [f.name for f in ask.config.feeds]
-    if name.casefold() not in {n.casefold() for n in names}:
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-        if close:
-            await ask.say("removefeed_suggest", name=name, suggestion=close[0])
-        else:
-            await ask.say("removefeed_unknown", name=name)
-        return
     async with _config_edits("config"):
         try:
+            # The file, not the running config: a feed added a moment ago may not be applied yet.
+            names = [f.name for f in (await asyncio.to_thread(load_config, ask.config.path)).feeds]
+            if name.casefold() not in {n.casefold() for n in names}:
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                if close:
+                    await ask.say("removefeed_suggest", name=name, suggestion=close[0])
+                else:
+                    await ask.say("removefeed_unknown", name=name)
+                return
             removed = await asyncio.to_thread(remove_feed, ask.config.path, name)
         except ConfigError as exc:
             await ask.say("config_not_written", error=_problems(exc))
