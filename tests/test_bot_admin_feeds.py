@@ -101,3 +101,27 @@ async def test_addfeed_with_a_name_and_a_broken_config(tmp_path: Path, fake_bot_
         assert h.config.path.read_text(encoding="utf-8") == broken                 # untouched
         assert sorted(p.name for p in tmp_path.glob(".config.toml.*")) == []       # no temp file left
         assert poll_jobs(h) == {"My JSON feed"}                                   # still running
+
+
+async def test_hostile_addfeed_arguments(tmp_path: Path, fake_bot_api: FakeBotAPI,
+                                         feed_server: FeedServer) -> None:
+    feed_server.drip("/slow", b"<rss>" * 100, bytes_per_second=5)
+    polling = POLLING.replace('timeout = "3s"', 'timeout = "1s"\nconnect_timeout = "1s"')
+    async with running_bot(tmp_path, fake_bot_api, extra=polling, poll_feeds=True) as h:
+        before = h.config.path.read_bytes()
+        slow = feed_server.url("/slow")
+        cases = {
+            "/addfeed <b>x</b>": "❌ Feed not added: the URL must be an http:// or https:// URL, got scheme "
+                                 "none (a local path?): '<b>x</b>'",
+            "/addfeed javascript:alert(1)": "❌ Feed not added: the URL must be an http:// or https:// URL, "
+                                            "got scheme javascript: 'javascript:alert(1)'",
+            "/addfeed http://127.0.0.1:1/rss": "❌ Feed not added: http://127.0.0.1:1/rss: connection "
+                                               "refused",
+            f"/addfeed {slow}": f"❌ Feed not added: {slow}: timed out after 1s",
+            "/removefeed " + "x" * 400: "No feed is called “" + "x" * 400 + "”.",
+        }
+        for text, expected in cases.items():
+            (answer,) = await h.command(ADMIN, text, language_code="en", timeout=10)
+            assert answer.plain.startswith(expected), answer.plain
+            assert "Traceback" not in answer.plain
+        assert h.config.path.read_bytes() == before
