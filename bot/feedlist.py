@@ -69,7 +69,7 @@ async def find_feed(url: str, polling: PollingConfig, cleaner: Cleaner | None = 
             page_error = exc
         else:
             return _found(result, parsed)
-        links = feed_links(_text(result), result.final_url or url)
+        links = await asyncio.to_thread(feed_links, _text(result), result.final_url or url)
         if not links:
             if _looks_like_html(result):
                 raise NewsbotError(f"no feed found on the page {url} (no <link rel=\"alternate\"> "
