@@ -31,6 +31,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import ParseError
 from bot.models import Article, ParsedFeed, RelatedLink
+from bot.publisher import publisher_name
 from bot.normalize import (
     Cleaner,
     canonical_url,
@@ -118,9 +119,10 @@ def parse_feed(
     feed_xml_lang = _detail_language(feed)
     language = (_language(feed.get("language")) or _language(feed_xml_lang)
                 or _language(fallback_language))
+    feed_title = cleaner.title(feed.get("title") or "")[:MAX_SOURCE_CHARS]
     context = _FeedContext(
         cleaner=cleaner, doc_url=doc_url, base=site_link or doc_url, is_google_news=is_gn,
-        source=_feed_source(feed, cleaner), source_url=site_link, language=language,
+        source=publisher_name(feed_title, site_link or doc_url), source_url=site_link, language=language,
         feed_xml_lang=feed_xml_lang, now=now,
     )
     entries, capped_note = _newest_entries(data.get("entries", []), now)
@@ -136,7 +138,7 @@ def parse_feed(
     bozo_message = "; ".join(filter(None, [_bozo_message(data) if bozo else "", capped_note]))
     return ParsedFeed(
         version=version,
-        title=context.source,
+        title=feed_title,
         link=site_link,
         language=language,
         bozo=bozo or bool(capped_note),
@@ -305,11 +307,6 @@ def _host(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
-
-
-def _feed_source(feed: Mapping[str, Any], cleaner: Cleaner) -> str:
-    title = cleaner.title(feed.get("title") or "")
-    return title[:MAX_SOURCE_CHARS]
 
 
 def _language(value: object) -> str:
