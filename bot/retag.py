@@ -106,17 +106,20 @@ def explain_article(
 
 
 def tag_counts(db: Database, now: float) -> dict[str, tuple[int, int]]:
-    """Tag → (articles published in the last 24 h, in the last 7 days), for ``newsbot tags``.
+    """Tag → (articles stored in the last 24 h, in the last 7 days), for ``newsbot tags``.
 
-    Counts every stored tag, configured or not (a tag removed from the config still shows).
+    By the time an article was fetched, like ``export --since`` and ``clusters --since``: a feed
+    polled for the first time stores days-old items, and its counts must show them (counted by
+    ``published_at`` they showed 0 right after 631 articles were stored). Counts every stored
+    tag, configured or not (a tag removed from the config still shows).
     """
     rows = db.execute(
         """
         SELECT t.tag,
-               SUM(CASE WHEN a.published_at >= ? THEN 1 ELSE 0 END),
+               SUM(CASE WHEN a.fetched_at >= ? THEN 1 ELSE 0 END),
                COUNT(*)
         FROM article_tags t JOIN articles a ON a.id = t.article_id
-        WHERE a.published_at >= ?
+        WHERE a.fetched_at >= ?
         GROUP BY t.tag
         """,
         (now - DAY, now - 7 * DAY),
