@@ -72,7 +72,24 @@ def cmd_poll(args: argparse.Namespace) -> int:
         executor.close()
         progress.done()
     print(poll_table(outcomes))
-    return 0
+    return poll_status(outcomes)
+
+
+# `newsbot poll --once` exit statuses, for cron and monitoring (README, `poll --help`).
+EXIT_SOME_FEEDS_FAILED = 3
+EXIT_ALL_FEEDS_FAILED = 4
+POLL_EPILOG = (
+    f"exit status of --once: 0 no feed failed, {EXIT_SOME_FEEDS_FAILED} some feeds failed, "
+    f"{EXIT_ALL_FEEDS_FAILED} every feed failed, 1 bad config or arguments"
+)
+
+
+def poll_status(outcomes: list[FeedPollOutcome]) -> int:
+    """0 when no feed failed, else which share did (see POLL_EPILOG)."""
+    failed = sum(o.status == "error" for o in outcomes)
+    if not failed:
+        return 0
+    return EXIT_ALL_FEEDS_FAILED if failed == len(outcomes) else EXIT_SOME_FEEDS_FAILED
 
 
 class _Progress:
@@ -256,14 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    def add(name: str, handler: Handler, help_text: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog)
         p.set_defaults(handler=handler)
         return p
 
     add("check", cmd_check, "validate the config file and summarise it")
     add("run", cmd_run, "poll feeds, send digests and answer Telegram commands (needs the bot token)")
-    p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)")
+    p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)", POLL_EPILOG)
     p.add_argument("--once", action="store_true", help="poll every enabled feed once now and exit")
     p.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
     add("feeds", cmd_feeds, "per-feed state: last success, status, errors, next due, dead")

@@ -1,0 +1,73 @@
+"""The operator's commands as a person runs them: real processes, real HTTP on 127.0.0.1, real
+SQLite files (``feeds`` durations, ``poll --once`` exit statuses and order, ``--version``)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_ALL_FEEDS_FAILED, EXIT_SOME_FEEDS_FAILED, main
+from bot.reports import human_duration
+from tests.feedserver import FeedServer
+from tests.helpers import rss, write_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def newsbot(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` in a child process, as cron or a shell would run it."""
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0s"), (45, "45s"), (59.6, "1m"), (753, "13m"), (900, "15m"), (3570, "1h"), (5400, "2h"),
+    (86000, "1d"), (3 * 86400 + 100, "3d"), (-753, "13m"),
+])
+def test_human_duration_is_one_unit(seconds: float, text: str) -> None:
+    assert human_duration(seconds) == text
+
+
+def test_feeds_shows_durations_in_one_unit(feed_server: FeedServer, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.route("/a.xml", rss([("a1", "Talks in Geneva")]))
+    cfg = write_config(tmp_path, {"A": feed_server.url("/a.xml")})
+    assert main(["--config", str(cfg), "poll", "--once"]) == 0
+    now = time.time()
+    with sqlite3.connect(tmp_path / "news.db") as db:
+        db.execute("UPDATE feeds SET last_success_at = ?, next_due_at = ?", (now - 753, now + 897))
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "feeds"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("A "))
+    assert "13m ago" in row and "in 15m" in row, row
+    assert not re.search(r"\d{3,}s\b", row), row
+
+
+def test_poll_once_exit_status_tells_how_many_feeds_failed(feed_server: FeedServer, tmp_path: Path) -> None:
+    feed_server.route("/ok.xml", rss([("a1", "Talks in Geneva")]))
+    feed_server.route("/down.xml", "nope", status=500, content_type="text/plain")
+    feed_server.route("/gone.xml", "nope", status=404, content_type="text/plain")
+    feeds = {"zeta": feed_server.url("/ok.xml"), "Beta": feed_server.url("/down.xml"),
+             "alpha": feed_server.url("/gone.xml")}
+    cfg = write_config(tmp_path, feeds, polling="parse_processes = 0")
+    some = newsbot("--config", str(cfg), "poll", "--once")
+    assert some.returncode == EXIT_SOME_FEEDS_FAILED, some.stderr
+    names = [line.split()[0] for line in some.stdout.splitlines()[2:5]]
+    assert names == ["alpha", "Beta", "zeta"]                  # case-insensitive order
+    everything = newsbot("--config", str(cfg), "poll", "--once", "--feed", "alpha", "--feed", "Beta")
+    assert everything.returncode == EXIT_ALL_FEEDS_FAILED, everything.stderr
+    assert "2 feeds: 0 ok, 0 not modified, 2 errors" in everything.stdout
+    fine = newsbot("--config", str(cfg), "poll", "--once", "--feed", "zeta")
+    assert fine.returncode == 0, fine.stderr
+    assert {EXIT_SOME_FEEDS_FAILED, EXIT_ALL_FEEDS_FAILED}.isdisjoint({0, 1, 2})   # not usage/config
+    help_text = " ".join(newsbot("poll", "--help").stdout.split())
+    assert f"{EXIT_SOME_FEEDS_FAILED} some feeds failed" in help_text
+    assert f"{EXIT_ALL_FEEDS_FAILED} every feed failed" in help_text
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"`{EXIT_SOME_FEEDS_FAILED}`" in readme and f"`{EXIT_ALL_FEEDS_FAILED}`" in readme
