@@ -31,7 +31,6 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import ParseError
 from bot.models import Article, ParsedFeed, RelatedLink
-from bot.publisher import publisher_name
 from bot.normalize import (
     Cleaner,
     canonical_url,
@@ -40,6 +39,7 @@ from bot.normalize import (
     normalize_spaces,
     split_publisher_suffix,
 )
+from bot.publisher import publisher_name
 
 GOOGLE_NEWS_HOST = "news.google.com"
 FUTURE_TOLERANCE = 86400.0          # a date more than this ahead of ``now`` is clamped to ``now``

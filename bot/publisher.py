@@ -26,13 +26,16 @@ MAX_SPAN_WORDS = 6
 MAX_NAME_WORDS = 4
 _PUNCT = " ,;.!?\"'()[]«»“”"
 # Words an acronym skips: "Jornal de Notícias" is JN, "Frankfurter Allgemeine" is FA.
-_STOPWORDS = frozenset(
-    "a an and at de del des di do du da der die das et for la le les of on the und y".split()
-)
+_STOPWORDS = frozenset({
+    "a", "an", "and", "at", "de", "del", "des", "di", "do", "du", "da", "der", "die", "das", "et",
+    "for", "la", "le", "les", "of", "on", "the", "und", "y",
+})
 # Separators between a name and a rubric: "NYT > World News", "BBC News - World", "X | Y", "A: B".
 _SEGMENT_SPLIT = re.compile(r"\s+[-–—|>·•:]+\s+|\s*[|>–—·•]\s*|:\s+")
 # Subdomain labels that name a service, not a publication.
-_SERVICE_LABELS = frozenset("www www2 m rss feeds feed api static cdn news edition".split())
+_SERVICE_LABELS = frozenset({
+    "www", "www2", "m", "rss", "feeds", "feed", "api", "static", "cdn", "news", "edition",
+})
 
 
 @functools.cache

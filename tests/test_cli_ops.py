@@ -71,3 +71,74 @@ def test_poll_once_exit_status_tells_how_many_feeds_failed(feed_server: FeedServ
     assert f"{EXIT_ALL_FEEDS_FAILED} every feed failed" in help_text
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"`{EXIT_SOME_FEEDS_FAILED}`" in readme and f"`{EXIT_ALL_FEEDS_FAILED}`" in readme
+
+
+def test_version() -> None:
+    result = newsbot("--version")
+    assert result.returncode == 0 and re.fullmatch(r"newsbot \d+\.\d+\.\d+.*\n", result.stdout)
+
+
+BAD_CONFIG = '''# every line below that is marked ✗ is a problem, found at once
+[polling]
+interval = 15                       # ✗ line 3: seconds or minutes?
+jitter = "1h30m"
+max_backoff = "3w"                  # ✗ line 5: a duration, but over the 7d maximum
+dead_after = "2w"
+
+[[feeds]]
+name = "spaces"
+url = "http://exa mple.com/feed"    # ✗ line 10
+
+[[feeds]]
+name = "port"
+interval = "1h 30m"
+url = "https://news.example:99999/rss"   # ✗ line 15
+
+[[feeds]]
+url = "https://c.example/rss"       # no name: ✗ line 17, its [[feeds]]
+interval = 600                      # ✗ line 19
+
+[cleaning]
+extra_boilerplate = [
+    "^fine$",
+    "([",                            # ✗ line 24
+]
+'''
+
+
+def test_check_finds_what_polling_would_reject_with_lines(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(BAD_CONFIG, encoding="utf-8")
+    result = newsbot("--config", str(path), "check")
+    assert result.returncode == 1 and result.stdout == ""
+    found = {}
+    for line in result.stderr.splitlines():
+        match = re.match(rf"{re.escape(str(path))}:(\d+): (\S+): (.*)", line)
+        assert match, f"no line number: {line}"
+        found[match.group(2)] = (int(match.group(1)), match.group(3))
+    assert found["polling.interval"][0] == 3 and '"15s"' in found["polling.interval"][1]
+    assert found["polling.max_backoff"][0] == 5 and "'3w'" in found["polling.max_backoff"][1]
+    assert found["feeds[0].url"][0] == 10 and "space" in found["feeds[0].url"][1]
+    assert found["feeds[1].url"][0] == 15 and "out of range" in found["feeds[1].url"][1]
+    assert found["feeds[2].name"][0] == 17
+    assert found["feeds[2].interval"][0] == 19 and '"600s"' in found["feeds[2].interval"][1]
+    assert found["cleaning.extra_boilerplate[1]"][0] == 24
+    assert set(found) == {"polling.interval", "polling.max_backoff", "feeds[0].url", "feeds[1].url",
+                          "feeds[2].name", "feeds[2].interval", "cleaning.extra_boilerplate[1]"}
+
+
+def test_check_accepts_compound_durations_and_weeks(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[polling]\ninterval = "1h30m"\ndead_after = "3w"\njitter = "1m 30s"\n'
+                    '[[feeds]]\nname = "a"\nurl = "https://a.example/rss"\ninterval = "2h15m"\n',
+                    encoding="utf-8")
+    result = newsbot("--config", str(path), "check")
+    assert result.returncode == 0, result.stderr
+    assert "default interval 90m" in result.stdout
+
+
+def test_syntax_error_has_its_line_too(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[polling]\ninterval = "5m"\nconcurrency = = 3\n', encoding="utf-8")
+    result = newsbot("--config", str(path), "check")
+    assert result.returncode == 1 and result.stderr.startswith(f"{path}:3: TOML syntax error")

@@ -30,7 +30,9 @@ def cfg(tmp_path: Path) -> Path:
     return path
 
 
-def test_lists_largest_first_with_ids_sources_and_articles(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lists_largest_first_with_ids_sources_and_articles(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--config", str(cfg), "clusters"]) == 0
     out = capsys.readouterr().out.splitlines()
     big = re.fullmatch(r"cluster (\d+): Sbarro files for bankruptcy protection for the second time", out[0])

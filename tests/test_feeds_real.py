@@ -78,8 +78,8 @@ CASES = [
     Case("dw-english-all-rss1-rdf.xml", True, "rss10", 141, "2026-01-20", "2026-02-18", "Deutsche Welle",
          "en", content_type="application/rdf+xml"),
     Case("npr-world-rss.xml", True, "rss20", 10, "2026-02-17", "2026-02-17", "NPR Topics", "en"),
-    Case("washingtonpost-world-rss.xml", True, "rss20", 9, "2026-02-16", "2026-02-17", "washingtonpost.com", "en",
-         fallback_language="en"),
+    Case("washingtonpost-world-rss.xml", True, "rss20", 9, "2026-02-16", "2026-02-17",
+         "washingtonpost.com", "en", fallback_language="en"),                   # title is "World"
     Case("abcnews-international-rss.xml", True, "rss20", 25, "2026-02-16", "2026-02-18",
          "ABC News", "en", fallback_language="en-US"),
     Case("guardian-us-rss-2018.xml", True, "rss20", 55, "2017-12-08", "2018-01-31", "The Guardian", "en"),
