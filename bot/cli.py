@@ -51,6 +51,7 @@ def _since(value: str | None) -> float | None:
 def cmd_poll(args: argparse.Namespace) -> int:
     """Poll feeds: once now with --once (a per-feed table), else keep polling on schedule."""
     from bot.pipeline import poll_once
+    from bot.progress import PollProgress, logs_above_bars
     from bot.reports import poll_table
     from bot.store import DbExecutor
 
@@ -63,11 +64,12 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
         return run_poller(config)
     executor = DbExecutor(config.storage.path)
-    progress = _Progress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
+    progress = PollProgress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
     try:
-        outcomes = asyncio.run(poll_once(
-            config, executor, feed_names=args.feed, progress=progress, dedup_progress=progress.deciding
-        ))
+        with logs_above_bars(progress.tty):
+            outcomes = asyncio.run(poll_once(
+                config, executor, feed_names=args.feed, progress=progress, dedup_progress=progress.deciding
+            ))
     finally:
         executor.close()
         progress.done()
@@ -90,40 +92,6 @@ def poll_status(outcomes: list[FeedPollOutcome]) -> int:
     if not failed:
         return 0
     return EXIT_ALL_FEEDS_FAILED if failed == len(outcomes) else EXIT_SOME_FEEDS_FAILED
-
-
-class _Progress:
-    """A one-line progress bar on a terminal; one plain line per feed otherwise. Then the
-    articles being decided (duplicates, stories) after the polls."""
-
-    def __init__(self, total: int):
-        self.total = total
-        self.count = 0
-        self.decided = 0
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, outcome: FeedPollOutcome) -> None:
-        self.count += 1
-        if self.tty:
-            filled = int(30 * self.count / max(1, self.total))
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}")
-            sys.stderr.flush()
-        else:
-            print(f"polled {outcome.feed}: {outcome.status}", file=sys.stderr)
-
-    def deciding(self, done: int, left: int) -> None:
-        if self.tty:
-            if not self.decided:
-                sys.stderr.write("\n")
-            sys.stderr.write(f"\rdeciding duplicates and stories: {done}/{done + left} articles")
-            sys.stderr.flush()
-        self.decided = done
-
-    def done(self) -> None:
-        if self.tty and self.count:
-            sys.stderr.write("\n")
-        elif self.decided:
-            print(f"decided {self.decided} articles (duplicates and stories)", file=sys.stderr)
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -201,6 +169,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_retag(args: argparse.Namespace) -> int:
     """Re-tag stored articles of a recent window with the tags in the current config."""
+    from bot.progress import CountProgress, logs_above_bars
     from bot.retag import retag_articles
     from bot.store import open_database
     from bot.tagging import Tagger
@@ -209,7 +178,13 @@ def cmd_retag(args: argparse.Namespace) -> int:
     since = _since(args.since or "30d") or 0.0
     db = open_database(config.storage.path)
     feed_tags = {f.name: f.tags for f in config.feeds}
-    changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags)
+    progress = CountProgress("re-tagging", "articles")
+    try:
+        with logs_above_bars(progress.tty):
+            changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags,
+                                     progress=progress)
+    finally:
+        progress.done()
     print(f"re-tagged articles of the last {args.since}: {changed} changed")
     return 0
 

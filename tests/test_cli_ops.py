@@ -142,3 +142,79 @@ def test_syntax_error_has_its_line_too(tmp_path: Path) -> None:
     path.write_text('[polling]\ninterval = "5m"\nconcurrency = = 3\n', encoding="utf-8")
     result = newsbot("--config", str(path), "check")
     assert result.returncode == 1 and result.stderr.startswith(f"{path}:3: TOML syntax error")
+
+
+def run_on_terminal(*args: str, timeout: float = 120) -> tuple[int, str, str]:
+    """``python -m bot ARGS`` with stderr on a pseudo-terminal (as in a shell), stdout a pipe."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))   # 120 columns
+    proc = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=REPO, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:            # EIO: the child closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                break
+        out = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))[0]
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
+
+
+def _many_feeds(feed_server: FeedServer, tmp_path: Path, count: int = 12) -> Path:
+    feeds = {}
+    for i in range(count):
+        feed_server.route(f"/f{i}.xml", rss([(f"f{i}-{j}", f"Story {j} of desk {i} on Iran talks")
+                                             for j in range(5)], title=f"Desk {i}"))
+        feeds[f"desk-{i:02d}"] = feed_server.url(f"/f{i}.xml")
+    tags = '[tags.iran]\nkeywords = ["Iran"]\n'
+    return write_config(tmp_path, feeds, extra=tags, polling="parse_processes = 0")
+
+
+def test_progress_bar_on_a_terminal(feed_server: FeedServer, tmp_path: Path) -> None:
+    cfg = _many_feeds(feed_server, tmp_path)
+    code, out, term = run_on_terminal("--config", str(cfg), "poll", "--once")
+    assert code == 0, term
+    assert "12 feeds: 12 ok" in out and "\r" not in out            # the table on stdout stays plain
+    assert "\r" in term and "polling:" in term and "12/12 feeds" in term, term
+    assert "12 ok, 0 not modified, 0 errors" in term
+    assert "deciding duplicates and stories:" in term and "60/60 articles" in term
+    assert "polled desk-" not in term                               # no per-feed lines under a bar
+    code, out, term = run_on_terminal("--config", str(cfg), "retag", "--since", "30d")
+    assert code == 0, term
+    assert "re-tagging:" in term and "60/60 articles" in term and "\r" in term, term
+    assert "0 changed" in out
+
+
+def test_plain_lines_when_not_a_terminal(feed_server: FeedServer, tmp_path: Path) -> None:
+    cfg = _many_feeds(feed_server, tmp_path)
+    polled = newsbot("--config", str(cfg), "poll", "--once")
+    assert polled.returncode == 0, polled.stderr
+    lines = polled.stderr.splitlines()
+    assert sorted(line for line in lines if line.startswith("polled ")) == [
+        f"polled desk-{i:02d}: ok" for i in range(12)]
+    assert "decided 60 articles (duplicates and stories)" in lines
+    retagged = newsbot("--config", str(cfg), "retag", "--since", "30d")
+    assert retagged.returncode == 0 and retagged.stderr.splitlines() == ["re-tagging: 60/60 articles"]
+    for stream in (polled.stderr, polled.stdout, retagged.stderr, retagged.stdout):
+        assert "\r" not in stream and "\x1b" not in stream
