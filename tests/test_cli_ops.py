@@ -116,7 +116,7 @@ def test_check_finds_what_polling_would_reject_with_lines(tmp_path: Path) -> Non
         match = re.match(rf"{re.escape(str(path))}:(\d+): (\S+): (.*)", line)
         assert match, f"no line number: {line}"
         found[match.group(2)] = (int(match.group(1)), match.group(3))
-    assert found["polling.interval"][0] == 3 and '"15s"' in found["polling.interval"][1]
+    assert found["polling.interval"][0] == 3 and '"15s" for 15 seconds' in found["polling.interval"][1]
     assert found["polling.max_backoff"][0] == 5 and "'3w'" in found["polling.max_backoff"][1]
     assert found["feeds[0].url"][0] == 10 and "space" in found["feeds[0].url"][1]
     assert found["feeds[1].url"][0] == 15 and "out of range" in found["feeds[1].url"][1]

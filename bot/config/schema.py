@@ -128,8 +128,8 @@ class Table:
         if bare and not isinstance(value, bool):
             # `interval = 15`: seconds or minutes? Say which, as in the rest of the file.
             number = str(value).strip()
-            self.error(key, f"{value!r} has no unit: write \"{number}s\" for seconds or \"{number}m\" for "
-                            f"minutes ({DURATION_HINT})")
+            self.error(key, f"{value!r} has no unit: write \"{number}s\" for {number} seconds, or the unit "
+                            f"you meant ({DURATION_HINT})")
             return default
         try:
             seconds = parse_duration(value)
