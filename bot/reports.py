@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.config import Config, format_duration
+from bot.dedup.report import plural
 from bot.models import FeedPollOutcome
 
 EXPORT_FIELDS = (
@@ -81,9 +82,9 @@ def poll_table(outcomes: Sequence[FeedPollOutcome]) -> str:
         rows.append((o.feed, status, o.http_status or "", o.new, o.updated,
                      "all" if o.status == "not-modified" else o.unchanged, f"{o.elapsed:.2f}s", note[:80]))
     totals = (
-        f"{len(outcomes)} feeds: {sum(o.status == 'ok' for o in outcomes)} ok, "
+        f"{plural(len(outcomes), 'feed')}: {sum(o.status == 'ok' for o in outcomes)} ok, "
         f"{sum(o.status == 'not-modified' for o in outcomes)} not modified, "
-        f"{sum(o.status == 'error' for o in outcomes)} errors; "
+        f"{plural(sum(o.status == 'error' for o in outcomes), 'error')}; "
         f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated articles"
     )
     headers = ("feed", "result", "http", "new", "updated", "unchanged", "time", "note")
