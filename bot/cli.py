@@ -139,7 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
-    """Configured tags with their article counts over the last 24 h and 7 days."""
+    """Configured tags with the articles stored (fetched) over the last 24 h and 7 days."""
     from bot.retag import tag_counts
     from bot.store import open_database
     from bot.tagging.report import tags_table
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p = add("demo", cmd_demo, "run the whole pipeline offline on the bundled sample feeds")
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
-    add("tags", cmd_tags, "configured tags with article counts over the last 24 h and 7 days")
+    add("tags", cmd_tags, "configured tags with the articles stored over the last 24 h and 7 days")
     p = add("explain", cmd_explain, "print each tag of one article with the text that matched")
     p.add_argument("article_id", type=int, metavar="ARTICLE_ID")
     p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
@@ -286,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
-    p = add("clusters", cmd_clusters, "story clusters, largest first: title, sources, first seen")
+    p = add("clusters", cmd_clusters,
+            "story clusters, largest first: id, title, counts, first seen, sources, article ids")
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
     p.add_argument("--min-sources", type=int, default=1, metavar="N", help="at least N distinct sources")
     p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N clusters (default 30)")
