@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import tldextract
@@ -25,7 +26,7 @@ import tldextract
 MAX_SPAN_WORDS = 6
 MAX_NAME_WORDS = 4
 _PUNCT = " ,;.!?\"'()[]«»“”"
-# Words an acronym skips: "Jornal de Notícias" is JN, "Frankfurter Allgemeine" is FA.
+# Words initials may skip: "Jornal de Notícias" is JN (jn.pt).
 _STOPWORDS = frozenset({
     "a", "an", "and", "at", "de", "del", "des", "di", "do", "du", "da", "der", "die", "das", "et",
     "for", "la", "le", "les", "of", "on", "the", "und", "y",
@@ -52,10 +53,6 @@ def _compact(text: str) -> str:
     return "".join(c for c in folded if c.isascii() and c.isalnum())
 
 
-def _initials(words: list[str], skip_stopwords: bool) -> str:
-    return "".join(_compact(w)[:1] for w in words if not (skip_stopwords and w.casefold() in _STOPWORDS))
-
-
 def _is_subsequence(short: str, long: str) -> bool:
     letters = iter(long)
     return all(c in letters for c in short)
@@ -68,51 +65,69 @@ def _strip_suffix(text: str, suffix: str) -> str:
     return text
 
 
-def _spans(title: str, suffix: str) -> list[tuple[str, str]]:
-    """(span, name) for every run of up to MAX_SPAN_WORDS words inside one segment of the title,
-    longest first, left to right. The name is the span, or its whole segment when the span opens
-    a short one ("Euractiv" in "Euractiv France - Europe de l'Est" names "Euractiv France", as the
-    publisher calls itself and as Google News cites it)."""
-    spans: list[tuple[str, str]] = []
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A run of words of the title, reduced once for every comparison."""
+
+    compact: str                 # "aljazeera"
+    initials: tuple[str, ...]    # ("jn", "jdn") for "Jornal de Notícias"; () for one word
+    acronym: bool                # one upper-case word of 3+ letters: "NYT"
+    name: str                    # what is shown when it matches
+
+
+def _spans(title: str, suffix: str) -> list[_Span]:
+    """Every run of up to MAX_SPAN_WORDS words inside one segment of the title, longest first,
+    left to right. Its name is the span, or its whole segment when the span opens a short one
+    ("Euractiv" in "Euractiv France - Europe de l'Est" names "Euractiv France", as the publisher
+    calls itself and as Google News cites it). Words are reduced once, spans join them."""
+    spans: list[_Span] = []
+    cut = len(_compact(suffix)) if suffix else 0
     for segment in _SEGMENT_SPLIT.split(title):
-        words = segment.split()
+        words = [w for w in segment.split() if w.strip(_PUNCT)]
+        compacts = [_compact(w) for w in words]
+        stop = [w.casefold() in _STOPWORDS for w in words]
         whole = _strip_suffix(" ".join(words).strip(_PUNCT), suffix)
         for size in range(min(len(words), MAX_SPAN_WORDS), 0, -1):
             for start in range(len(words) - size + 1):
-                span = " ".join(words[start:start + size]).strip(_PUNCT)
-                for text in dict.fromkeys((_strip_suffix(span, suffix), span)):
-                    if text:
-                        opens = start == 0 and len(words) <= MAX_NAME_WORDS
-                        spans.append((text, whole if opens else text))
+                end = start + size
+                compact = "".join(compacts[start:end])
+                if not compact:
+                    continue
+                initials: tuple[str, ...] = ()
+                if size > 1:
+                    firsts = [c[:1] for c in compacts[start:end]]
+                    initials = ("".join(f for f, s in zip(firsts, stop[start:end], strict=True) if not s),
+                                "".join(firsts))
+                acronym = size == 1 and words[start].isupper() and len(compact) >= 3
+                text = " ".join(words[start:end]).strip(_PUNCT)
+                opens = start == 0 and len(words) <= MAX_NAME_WORDS
+                stripped = _strip_suffix(text, suffix)
+                if stripped != text and len(compact) > cut:      # "Le Monde.fr" also as "Le Monde"
+                    spans.append(_Span(compact[:-cut], initials, acronym, whole if opens else stripped))
+                spans.append(_Span(compact, initials, acronym, whole if opens else text))
     return spans
 
 
-def _matches(span: str, key: str) -> int:
+def _level(span: _Span, key: str) -> int:
     """How well ``span`` names ``key`` (a domain label, compacted): 3 same letters, 2 its
     initials, 1 an abbreviation of it (an upper-case acronym or most of its letters, in order,
     starting with its first), 0 not at all."""
-    compact = _compact(span)
-    if not compact or not key:
-        return 0
-    if compact == key:
+    if span.compact == key:
         return 3
-    words = span.split()
-    if len(words) > 1 and key in (_initials(words, True), _initials(words, False)):
+    if key in span.initials:
         return 2
-    if compact[0] == key[0] and _is_subsequence(compact, key):
-        acronym = len(words) == 1 and span.isupper() and len(compact) >= 3
-        if acronym or len(compact) * 3 >= len(key) * 2:
-            return 1
-    return 0
+    short = span.compact
+    abbreviation = short[0] == key[0] and len(short) < len(key) and _is_subsequence(short, key)
+    return 1 if abbreviation and (span.acronym or len(short) * 3 >= len(key) * 2) else 0
 
 
 def _best_span(title: str, keys: list[str], suffix: str) -> str:
     spans = _spans(title, suffix)
     for key in keys:
+        levels = [_level(span, key) for span in spans]
         for level in (3, 2, 1):
-            for span, name in spans:
-                if _matches(span, key) == level:
-                    return name
+            if level in levels:
+                return spans[levels.index(level)].name
     return ""
 
 

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import publisher
 from bot.pipeline import poll_once
@@ -90,3 +92,12 @@ def test_digest_names_publishers_and_source_overrides(feed_server: FeedServer, t
     digest = preview_new_subscriber(db, load(cfg), time.time(), language="en")
     assert "Al Jazeera" in digest and "The Washington Post" in digest
     assert "Breaking News, World News" not in digest and "NYT > World News" not in digest
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=st.text(max_size=200), host=st.text(max_size=40))
+def test_any_title_and_site_give_a_name_without_error(title: str, host: str) -> None:
+    name = publisher_name(title, f"https://{host}/feed")
+    assert isinstance(name, str)
+    if title.strip():
+        assert name.strip()
