@@ -17,6 +17,7 @@ from typing import TextIO
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from bot.dedup.report import plural
 from bot.models import FeedPollOutcome
 
 
@@ -66,8 +67,8 @@ class PollProgress:
         if self._feeds is None:
             self._feeds = _bar(self.total, "polling", "feeds", self.stream)
         r = self.results
-        self._feeds.set_postfix_str(f"{r['ok']} ok, {r['not-modified']} not modified, {r['error']} errors",
-                                    refresh=False)
+        self._feeds.set_postfix_str(f"{r['ok']} ok, {r['not-modified']} not modified, "
+                                    f"{plural(r['error'], 'error')}", refresh=False)
         self._feeds.update(1)
 
     def deciding(self, done: int, left: int) -> None:
