@@ -19,9 +19,11 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import tldextract
+if TYPE_CHECKING:
+    import tldextract
 
 MAX_SPAN_WORDS = 6
 MAX_NAME_WORDS = 4
@@ -41,6 +43,8 @@ _SERVICE_LABELS = frozenset({
 
 @functools.cache
 def _extractor() -> tldextract.TLDExtract:
+    import tldextract  # here, not at import time: it loads requests (~0.15 s), needed only to parse
+
     return tldextract.TLDExtract(
         cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True,
         include_psl_private_domains=True,
