@@ -101,3 +101,37 @@ def test_any_title_and_site_give_a_name_without_error(title: str, host: str) -> 
     assert isinstance(name, str)
     if title.strip():
         assert name.strip()
+
+
+def test_upgrade_renames_articles_stored_under_feed_titles(feed_server: FeedServer, tmp_path: Path) -> None:
+    """A database from before publisher names: ordinary feeds' articles carry the feed title.
+    Opening it applies m002_publisher_names once; a configured source and Google News
+    publishers are left as they were."""
+    names = ("aljazeera-all-rss.xml", "nyt-world-rss.xml", "washingtonpost-world-rss.xml",
+             "googlenews-search-en-gb-brent-crude-trimmed.xml")
+    for name in names:
+        feed_server.route_file(f"/{name}", REAL / name)
+    cfg = write_config(tmp_path, {
+        "aljazeera": feed_server.url("/aljazeera-all-rss.xml"),
+        "nyt": feed_server.url("/nyt-world-rss.xml"),
+        "gnews": feed_server.url("/googlenews-search-en-gb-brent-crude-trimmed.xml"),
+    }, extra=f'[[feeds]]\nname = "wapo"\nurl = "{feed_server.url("/washingtonpost-world-rss.xml")}"\n'
+             'source = "The Washington Post"\n')
+    _poll(cfg)
+    path = load(cfg).storage.path
+    db = open_database(path)
+    gn_before = db.execute("SELECT id, source FROM articles WHERE is_google_news = 1 ORDER BY id").fetchall()
+    # what the old parse.py stored: the feed's cleaned title as every ordinary article's source
+    db.execute("UPDATE articles SET source = (SELECT title FROM feeds f WHERE f.id = feed_id) "
+               "WHERE is_google_news = 0 AND feed_id <> (SELECT id FROM feeds WHERE name = 'wapo')")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_publisher_names'")
+    old = dict(db.execute("SELECT f.name, group_concat(DISTINCT a.source) FROM articles a "
+                          "JOIN feeds f ON f.id = a.feed_id WHERE a.is_google_news = 0 GROUP BY f.name"))
+    assert old["nyt"] == "NYT > World News" and old["aljazeera"].startswith("Al Jazeera – Breaking")
+    db.conn.close()
+    db = open_database(path)
+    now = dict(db.execute("SELECT f.name, group_concat(DISTINCT a.source) FROM articles a "
+                          "JOIN feeds f ON f.id = a.feed_id WHERE a.is_google_news = 0 GROUP BY f.name"))
+    assert now == {"aljazeera": "Al Jazeera", "nyt": "NYT", "wapo": "The Washington Post"}
+    assert db.execute("SELECT id, source FROM articles WHERE is_google_news = 1 ORDER BY id").fetchall() \
+        == gn_before
