@@ -40,6 +40,7 @@ from bot.normalize import (
     split_publisher_suffix,
 )
 from bot.parse_json import NotJsonFeed, looks_like_json, parse_json_feed
+from bot.publisher import publisher_name
 
 GOOGLE_NEWS_HOST = "news.google.com"
 FUTURE_TOLERANCE = 86400.0          # a date more than this ahead of ``now`` is clamped to ``now``
@@ -112,9 +113,10 @@ def parse_feed(
     feed_xml_lang = _detail_language(feed)
     language = (_language(feed.get("language")) or _language(feed_xml_lang)
                 or _language(fallback_language))
+    feed_title = cleaner.title(feed.get("title") or "")[:MAX_SOURCE_CHARS]
     context = _FeedContext(
         cleaner=cleaner, doc_url=doc_url, base=site_link or doc_url, is_google_news=is_gn,
-        source=_feed_source(feed, cleaner), source_url=site_link, language=language,
+        source=publisher_name(feed_title, site_link or doc_url), source_url=site_link, language=language,
         feed_xml_lang=feed_xml_lang, now=now,
     )
     entries, capped_note = _newest_entries(data.get("entries", []), now)
@@ -130,7 +132,7 @@ def parse_feed(
     bozo_message = "; ".join(filter(None, [_bozo_message(data) if bozo else "", capped_note]))
     return ParsedFeed(
         version=version,
-        title=context.source,
+        title=feed_title,
         link=site_link,
         language=language,
         bozo=bozo or bool(capped_note),
@@ -322,11 +324,6 @@ def _host(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
-
-
-def _feed_source(feed: Mapping[str, Any], cleaner: Cleaner) -> str:
-    title = cleaner.title(feed.get("title") or "")
-    return title[:MAX_SOURCE_CHARS]
 
 
 def _language(value: object) -> str:
