@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.config import Config, StorageConfig, load_config, parse_config
-from bot.dedup.report import distinct_sources
+from bot.dedup.report import format_cluster
 from bot.errors import NewsbotError
 from bot.pipeline import poll_once
 from bot.reports import poll_table
@@ -94,15 +94,10 @@ def run_demo(keep: str | None = None) -> int:
 
 
 def demo_report(db: Database, config: Config) -> str:
-    """Every cluster, largest first, with its sources and tags."""
+    """Every cluster, largest first, as ``newsbot clusters`` prints it, with its tags."""
     lines = ["== Story clusters (largest first) =="]
     for c in list_clusters(db, since=0.0, min_sources=1, limit=1000):
-        lines.append(f"[{c['id']}] {c['title']}")
-        lines.append(f"      {c['size']} articles from {c['source_count']} sources: "
-                     f"{', '.join(distinct_sources(c['sources']))}")
-        tags = " ".join(f"#{t}" for t in sorted(cluster_tags(db, c["id"])))
-        if tags:
-            lines.append(f"      {tags}")
+        lines.extend(format_cluster(c, cluster_tags(db, c["id"])))
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from bot.addresses import display_url
 from bot.config import Config, format_duration
+from bot.dedup.report import plural
 from bot.models import FeedPollOutcome
 
 EXPORT_FIELDS = (
@@ -44,13 +45,26 @@ def iso(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def human_duration(seconds: float) -> str:
+    """A length of time in one unit, rounded: "45s", "12m", "3h", "2d" (never "753s")."""
+    s = round(abs(seconds))
+    if s < 60:
+        return f"{s}s"
+    if (minutes := round(s / 60)) < 60:
+        return f"{minutes}m"
+    if (hours := round(s / 3600)) < 24:
+        return f"{hours}h"
+    return f"{round(s / 86400)}d"
+
+
 def ago(ts: float | None, now: float) -> str:
+    """"12m ago", "in 15m", "never"."""
     if ts is None:
         return "never"
     delta = now - ts
     if delta < 0:
-        return "in " + format_duration(round(-delta))
-    return format_duration(round(delta)) + " ago"
+        return "in " + human_duration(-delta)
+    return human_duration(delta) + " ago"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -82,15 +96,15 @@ def config_summary(config: Config) -> str:
 
 def poll_table(outcomes: Sequence[FeedPollOutcome]) -> str:
     rows = []
-    for o in sorted(outcomes, key=lambda o: o.feed):
+    for o in sorted(outcomes, key=lambda o: (o.feed.casefold(), o.feed)):
         status = {"ok": "ok", "not-modified": "304", "error": "ERROR", "skipped": "skipped"}[o.status]
         note = o.error or (f"malformed but used: {o.bozo}" if o.bozo else "")
         rows.append((o.feed, status, o.http_status or "", o.new, o.updated,
                      "all" if o.status == "not-modified" else o.unchanged, f"{o.elapsed:.2f}s", note[:80]))
     totals = (
-        f"{len(outcomes)} feeds: {sum(o.status == 'ok' for o in outcomes)} ok, "
+        f"{plural(len(outcomes), 'feed')}: {sum(o.status == 'ok' for o in outcomes)} ok, "
         f"{sum(o.status == 'not-modified' for o in outcomes)} not modified, "
-        f"{sum(o.status == 'error' for o in outcomes)} errors; "
+        f"{plural(sum(o.status == 'error' for o in outcomes), 'error')}; "
         f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated articles"
     )
     headers = ("feed", "result", "http", "new", "updated", "unchanged", "time", "note")

@@ -173,6 +173,7 @@ class FeedScheduler:
 
     async def reload_now(self) -> str:
         """Re-read the config file; returns a one-line summary (or the error, config kept)."""
+        self._mtime = _mtime(self.config.path)     # read now: the mtime check need not do it again
         try:
             config = load_config(self.config.path)
         except ConfigError as exc:

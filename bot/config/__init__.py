@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from pathlib import Path
 
 from bot.config.core import read_cleaning, read_feeds, read_polling, read_storage
+from bot.config.lines import key_lines, line_of
 from bot.config.models import (
     ChannelConfig,
     CleaningConfig,
@@ -72,7 +74,9 @@ def parse_config(text: str, path: Path) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: TOML syntax error: {exc}"]) from None
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{path}:{at.group(1)}" if at else f"{path}"
+        raise ConfigError([f"{where}: TOML syntax error: {exc}"]) from None
     problems: list[str] = []
     top = Table(raw, "", problems)
     base_dir = path.resolve().parent
@@ -86,11 +90,18 @@ def parse_config(text: str, path: Path) -> Config:
     top.finish()
     _cross_check(feeds, tags, telegram, problems)
     if problems:
-        raise ConfigError([f"{path}: {p}" for p in problems])
+        lines = key_lines(text)
+        raise ConfigError([_located(path, p, lines) for p in problems])
     return Config(
         path=path, storage=storage, polling=polling, feeds=feeds, cleaning=cleaning,
         tags=tags, telegram=telegram, digest=digest,
     )
+
+
+def _located(path: Path, problem: str, lines: dict[str, int]) -> str:
+    """``config.toml:12: feeds[2].url: has no host name``: file, line, key path, message."""
+    line = line_of(problem.partition(": ")[0], lines)
+    return f"{path}:{line}: {problem}" if line else f"{path}: {problem}"
 
 
 def _cross_check(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config.core import is_tag_slug
+from bot.config.core import check_feed_url, is_tag_slug
 from bot.config.models import ChannelConfig, DigestConfig, TelegramConfig
 from bot.config.schema import Table
 
@@ -75,6 +75,8 @@ def read_telegram(table: Table) -> TelegramConfig:
     base = table.str("api_base_url", d.api_base_url)
     if not base.startswith(("http://", "https://")):
         table.error("api_base_url", "must start with http:// or https://")
+    elif (why := check_feed_url(base)) is not None:
+        table.error("api_base_url", why)
     admins = table.int_list("admins")
     allow_raw = table.raw_value("allow")
     allow: tuple[int, ...] | None = None
