@@ -38,8 +38,8 @@ class ChatTurns:
 
     Bounded: at most ``limit`` commands per chat queued or running (more are dropped), and a
     command of a coalescing ``kind`` (``/digest``) already queued, not yet started, is not queued
-    again: that one will cover it. The first repeat is told so (``"coalesced"``), later ones are
-    dropped. Once it has started, a new one is queued (it may find something newer).
+    again: that one will cover it. Once it has started, a new one is queued (it may find something
+    newer). The first repeat of a burst is told so (``"coalesced"``), later ones are dropped.
     """
 
     def __init__(self, limit: int = CHAT_QUEUE_LIMIT) -> None:
@@ -47,20 +47,21 @@ class ChatTurns:
         self._locks = KeyedLocks()
         self._held: dict[Hashable, asyncio.Lock] = {}     # strong refs while commands wait
         self._queued: Counter[Hashable] = Counter()
-        self._kinds: dict[tuple[Hashable, str], bool] = {}  # (chat, kind) queued → repeat told
+        self._kinds: set[tuple[Hashable, str]] = set()     # (chat, kind) queued, not started
+        self._told: set[tuple[Hashable, str]] = set()      # … repeat answered, until the chat is idle
 
     def admit(self, chat: Hashable, kind: str | None = None) -> Admission:
         if kind is not None and (chat, kind) in self._kinds:
-            if self._kinds[(chat, kind)]:
+            if (chat, kind) in self._told:
                 return "drop"
-            self._kinds[(chat, kind)] = True
+            self._told.add((chat, kind))
             return "coalesced"
         if self._queued[chat] >= self.limit:
             return "drop"
         self._queued[chat] += 1
         self._held[chat] = self._locks(chat)
         if kind is not None:
-            self._kinds[(chat, kind)] = False
+            self._kinds.add((chat, kind))
         return "run"
 
     def queued(self, chat: Hashable) -> int:
@@ -74,12 +75,13 @@ class ChatTurns:
             async with self._held[chat]:
                 started = True
                 if kind is not None:
-                    self._kinds.pop((chat, kind), None)     # from now on a repeat is queued
+                    self._kinds.discard((chat, kind))       # from now on a repeat is queued
                 yield
         finally:
             self._queued[chat] -= 1
-            if self._queued[chat] <= 0:
+            if kind is not None and not started:
+                self._kinds.discard((chat, kind))
+            if self._queued[chat] <= 0:                     # idle: the next burst is told again
                 del self._queued[chat]
                 self._held.pop(chat, None)
-            if kind is not None and not started:
-                self._kinds.pop((chat, kind), None)
+                self._told = {told for told in self._told if told[0] != chat}
