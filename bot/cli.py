@@ -178,6 +178,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running newsbot's /healthz (``[metrics] listen``): print its line, exit 0 if healthy."""
+    from bot.observe.server import ask_health
+
+    healthy, line = ask_health(_load(args).metrics)
+    print(line)
+    return 0 if healthy else 1
+
+
 def cmd_tags(args: argparse.Namespace) -> int:
     """Configured tags with their article counts over the last 24 h and 7 days."""
     from bot.retag import tag_counts
@@ -309,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
+    add("health", cmd_health, "ask the running newsbot's /healthz ([metrics] listen): exit 0 if healthy")
     p = add("backup", cmd_backup, "copy the database to PATH while newsbot runs (checked, atomic)")
     p.add_argument("path", metavar="PATH", help="the backup file to write")
     p.add_argument("--force", action="store_true", help="replace PATH if it exists")

@@ -12,6 +12,8 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -152,3 +154,20 @@ def start_metrics(config: Config, health: Health) -> MetricsServer | None:
     if not config.metrics.listen:
         return None
     return MetricsServer(config.metrics, health, config.storage.path).start()
+
+
+def ask_health(config: MetricsConfig, timeout: float = 5.0) -> tuple[bool, str]:
+    """GET /healthz of the newsbot listening at ``config`` (a wildcard address is asked on
+    loopback): (healthy, its one line, or why it could not be asked)."""
+    if not config.listen:
+        raise NewsbotError("no [metrics] listen in the config: the health check is off")
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(config.host, config.host)
+    url = f"http://{f'[{host}]' if ':' in host else host}:{config.port}/healthz"
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # never via a proxy
+        with opener.open(url, timeout=timeout) as response:
+            return True, response.read().decode("utf-8", "replace").strip()
+    except urllib.error.HTTPError as exc:
+        return False, exc.read().decode("utf-8", "replace").strip() or f"HTTP {exc.code}"
+    except OSError as exc:
+        return False, f"newsbot is not answering at {url}: {getattr(exc, 'reason', None) or exc}"
