@@ -72,7 +72,8 @@ def serve_samples(server: FeedServer, files: tuple[str, ...] = SAMPLE_FILES) -> 
 
 def feeds_toml(urls: list[str], interval: str = "10s") -> str:
     return "\n".join(
-        f'[[feeds]]\nname = "feed {i}"\nurl = "{url}"\ninterval = "{interval}"\n' for i, url in enumerate(urls)
+        f'[[feeds]]\nname = "feed {i}"\nurl = "{url}"\ninterval = "{interval}"\n'
+        for i, url in enumerate(urls)
     )
 
 

@@ -22,7 +22,15 @@ from tests.bot_harness import TOKEN, make_config
 from tests.fakebotapi import FakeBotAPI
 from tests.feedserver import FeedServer
 from tests.running import (
-    clean_env, free_port, get, healthy, poller_config, running, scrape, serve_samples, wait_until,
+    clean_env,
+    free_port,
+    get,
+    healthy,
+    poller_config,
+    running,
+    scrape,
+    serve_samples,
+    wait_until,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +72,8 @@ async def _serving(tmp_path: Path, feed_server: FeedServer, now: list[float]):
     return executor, scheduler, feeds, server
 
 
-async def test_healthz_says_503_with_the_reason_when_polls_stop(tmp_path: Path, feed_server: FeedServer) -> None:
+async def test_healthz_says_503_with_the_reason_when_polls_stop(tmp_path: Path,
+                                                                feed_server: FeedServer) -> None:
     now = [1_000_000.0]
     executor, scheduler, feeds, server = await _serving(tmp_path, feed_server, now)
     url = f"http://127.0.0.1:{server.port}/healthz"
