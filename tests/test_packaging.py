@@ -132,3 +132,29 @@ def test_dockerfile_command_runs_the_installed_wheel(installed: Path, tmp_path: 
     stopped = subprocess.run(healthcheck, env=env, capture_output=True, text=True, timeout=30)
     assert stopped.returncode == 1 and "not answering" in stopped.stdout
     assert (volume / "newsbot.db").exists()
+
+
+def test_every_third_party_import_is_a_declared_dependency(installed: Path) -> None:
+    """The installed venv borrows the test venv's packages, so a missing dependency would not show
+    above: compare bot/'s imports with the wheel's Requires-Dist."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    roots = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                roots.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                roots.add(node.module.split(".")[0])
+    third_party = roots - set(sys.stdlib_module_names) - {"bot"}
+    dist_info = next(installed.parent.glob("lib/python*/site-packages/newsbot-*.dist-info"))
+    requires = (dist_info / "METADATA").read_text(encoding="utf-8")
+    declared = {
+        re.split(r"[\s\[<>=!~;]", line.removeprefix("Requires-Dist: "))[0].lower().replace("_", "-")
+        for line in requires.splitlines() if line.startswith("Requires-Dist: ") and "extra ==" not in line
+    }
+    owners = packages_distributions()
+    for module in sorted(third_party):
+        names = {n.lower().replace("_", "-") for n in owners.get(module, [module])}
+        assert names & declared, f"bot imports {module} ({names}) but pyproject does not depend on it"
