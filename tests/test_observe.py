@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram.error import InvalidToken
 
 from bot.config import MetricsConfig, load_config
 from bot.models import FeedPollOutcome
 from bot.observe.health import Health
 from bot.observe.instruments import error_kind
-from bot.observe.server import MetricsServer
+from bot.observe.server import MetricsServer, ask_health
 from bot.scheduler import FeedScheduler
 from bot.store import DbExecutor
+from bot.telegram.app import FATAL_KEY, build_application, health_checks
 from tests.bot_harness import TOKEN, make_config
 from tests.fakebotapi import FakeBotAPI
 from tests.feedserver import FeedServer
@@ -45,6 +47,8 @@ def test_poll_serves_health_and_metrics(tmp_path: Path, feed_server: FeedServer)
         wait_until(lambda: healthy(port), 20, "/healthz 200")
         wait_until(lambda: scrape(port).get(("newsbot_polls_total", (("status", "ok"),)), 0) >= 3, 20,
                    "three ok polls")
+        wait_until(lambda: scrape(port).get(("newsbot_poll_errors_total", (("kind", "http_4xx"),)), 0) >= 1,
+                   20, "the 404 counted")
         wait_until(lambda: scrape(port).get(("newsbot_dedup_backlog", ()), 1) == 0, 20, "dedup done")
         status, body = get(f"http://127.0.0.1:{port}/healthz")
         metrics = scrape(port)
@@ -87,6 +91,7 @@ async def test_healthz_says_503_with_the_reason_when_polls_stop(tmp_path: Path,
         fresh = await asyncio.to_thread(get, url)
         now[0] += 2 * 10 + 20 + 1                      # 2 × interval + timeout + jitter 0, and a second
         stale = await asyncio.to_thread(get, url)
+        asked = await asyncio.to_thread(ask_health, server.config)          # `newsbot health`
         scheduler.shutdown(wait=False)
         await feeds.shutdown()
         stopped = await asyncio.to_thread(get, url)
@@ -96,7 +101,25 @@ async def test_healthz_says_503_with_the_reason_when_polls_stop(tmp_path: Path,
     assert before == (503, "poller: the feed scheduler is not running\n")
     assert fresh == (200, "ok\n")
     assert stale == (503, "poller: no poll finished for 41 s (expected within 40 s)\n")
+    assert asked == (False, stale[1].strip())
     assert stopped[0] == 503 and "not running" in stopped[1]
+
+
+def test_run_health_names_the_telegram_side(tmp_path: Path) -> None:
+    with FakeBotAPI(token=TOKEN) as fake:
+        config = make_config(tmp_path, fake)
+        executor = DbExecutor(config.storage.path)
+        try:
+            application = build_application(config, TOKEN, executor)
+            health = Health()
+            health_checks(application, health)
+            assert health.verdict(0) == (False, "telegram: the bot is not running (starting or stopping)")
+            application.bot_data[FATAL_KEY] = InvalidToken(f"The token `{TOKEN}` was rejected")
+            healthy, line = health.verdict(0)
+        finally:
+            executor.close()
+    assert not healthy and line.startswith("telegram: polling Telegram stopped: The token")
+    assert TOKEN.split(":")[1] not in line                                # redacted
 
 
 def test_a_broken_check_fails_the_health_check_with_its_reason() -> None:
@@ -179,3 +202,4 @@ def test_run_serves_health_and_counts_messages(tmp_path: Path) -> None:
     assert metrics[("newsbot_telegram_retries_total", (("reason", "rate_limited"),))] >= 1
     assert metrics[("newsbot_messages_sent_total", ())] >= 2
     assert metrics[("newsbot_feeds", (("state", "ok"),))] == 0                 # no feeds configured
+    assert metrics[("process_resident_memory_bytes", ())] > 10e6

@@ -7,11 +7,12 @@ time by :class:`bot.observe.server.StoreCollector`.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, ProcessCollector
 
 from bot.models import FeedPollOutcome
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)        # process_resident_memory_bytes, CPU, open fds (Linux)
 
 POLLS = Counter("newsbot_polls", "Feed polls by outcome (ok, not_modified, error, skipped)",
                 ["status"], registry=REGISTRY)
