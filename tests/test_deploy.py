@@ -39,6 +39,7 @@ def test_unit_has_a_dedicated_user_state_directory_restart_and_sandboxing() -> N
     assert "\nEnvironment=NEWSBOT_CONFIG=/etc/newsbot/config.toml\n" in UNIT.read_text(encoding="utf-8")
     for key in SANDBOX:
         assert key in service, key
+    assert "@resources" not in service["SystemCallFilter"]      # parse workers call setrlimit
     assert unit["Install"]["WantedBy"] == "multi-user.target"
     assert "network-online.target" in unit["Unit"]["After"]
 
