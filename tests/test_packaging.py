@@ -158,3 +158,11 @@ def test_every_third_party_import_is_a_declared_dependency(installed: Path) -> N
     for module in sorted(third_party):
         names = {n.lower().replace("_", "-") for n in owners.get(module, [module])}
         assert names & declared, f"bot imports {module} ({names}) but pyproject does not depend on it"
+
+
+def test_the_package_files_are_links_to_the_one_copy_in_the_repo() -> None:
+    files = ROOT / "bot" / "files"
+    assert os.readlink(files / "samples") == "../../data/samples"
+    assert os.readlink(files / "config.example.toml") == "../../config.example.toml"
+    assert sorted(p.name for p in (files / "samples").iterdir()) == \
+        sorted(p.name for p in (ROOT / "data" / "samples").iterdir())
