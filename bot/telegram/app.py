@@ -120,9 +120,11 @@ async def apply_config(application: Application, config: Config) -> None:
     services = get_services(application.bot_data)
     old = services.config
     services.config = config
-    if (old.telegram.token_env, old.telegram.api_base_url) != (config.telegram.token_env,
-                                                                config.telegram.api_base_url):
-        log.warning("telegram.token_env / api_base_url changed: restart newsbot for it to apply")
+    if (old.telegram.token_env, old.telegram.token_file, old.telegram.api_base_url, old.metrics) != (
+            config.telegram.token_env, config.telegram.token_file, config.telegram.api_base_url,
+            config.metrics):
+        log.warning("telegram.token_env / token_file / api_base_url or [metrics] changed: "
+                    "restart newsbot for it to apply")
     await schedule.sync_config_channels(application)
     await schedule.sync_schedules(application)
     if old.telegram.admins != config.telegram.admins or old.telegram.language != config.telegram.language:
