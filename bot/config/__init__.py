@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.config.core import read_cleaning, read_feeds, read_polling, read_storage
 from bot.config.lines import key_lines, line_of
+from bot.config.metrics import read_metrics
 from bot.config.models import (
     ChannelConfig,
     CleaningConfig,
@@ -20,6 +21,7 @@ from bot.config.models import (
     DigestConfig,
     FeedConfig,
     GoogleNewsQuery,
+    MetricsConfig,
     PollingConfig,
     StorageConfig,
     TagConfig,
@@ -27,7 +29,7 @@ from bot.config.models import (
 )
 from bot.config.schema import Table, format_duration, parse_duration
 from bot.config.tags import read_tags
-from bot.config.telegram import read_digest, read_telegram
+from bot.config.telegram import read_digest, read_telegram, read_token
 from bot.errors import ConfigError
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
@@ -35,8 +37,8 @@ DEFAULT_CONFIG = Path("config.toml")
 
 __all__ = [
     "ChannelConfig", "CleaningConfig", "Config", "DigestConfig", "FeedConfig", "GoogleNewsQuery",
-    "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path", "format_duration",
-    "load_config", "parse_config", "parse_duration", "read_env",
+    "MetricsConfig", "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path",
+    "format_duration", "load_config", "parse_config", "parse_duration", "read_env", "read_token",
 ]
 
 
@@ -62,7 +64,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [f"{path}: config file not found (copy config.example.toml to {path} and edit it)"]
+            [f"{path}: config file not found (newsbot init {path} writes the documented example)"]
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read the config file: {exc}"]) from None
@@ -86,6 +88,7 @@ def parse_config(text: str, path: Path) -> Config:
     tags = read_tags(top.table("tags"))
     telegram = read_telegram(top.table("telegram"))
     digest = read_digest(top.table("digest"))
+    metrics = read_metrics(top.table("metrics"))
     top.finish()
     _cross_check(feeds, tags, telegram, problems)
     if problems:
@@ -93,7 +96,7 @@ def parse_config(text: str, path: Path) -> Config:
         raise ConfigError([_located(path, p, lines) for p in problems])
     return Config(
         path=path, storage=storage, polling=polling, feeds=feeds, cleaning=cleaning,
-        tags=tags, telegram=telegram, digest=digest,
+        tags=tags, telegram=telegram, digest=digest, metrics=metrics,
     )
 
 
