@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import Config, load_config, parse_duration
+from bot.config import Config, config_path, load_config, parse_duration
 from bot.errors import ConfigError, NewsbotError
 from bot.models import FeedPollOutcome
 
@@ -200,6 +200,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(keep=args.keep)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the documented example config as a starting point; never over an existing file."""
+    from bot.packaged import write_example_config
+
+    path = config_path(args.path or args.config)
+    write_example_config(path)
+    option = "" if path == config_path(None) else f" --config {path}"
+    print(f"wrote {path}: the documented example config. Edit its feeds, tags and [telegram], then:\n"
+          f"  newsbot{option} check")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the database, safe to take while newsbot runs."""
+    from pathlib import Path
+
+    from bot.store.backup import backup_database
+
+    config = _load(args)
+    result = backup_database(config.storage.path, Path(args.path), force=args.force)
+    print(f"backup of {config.storage.path} written to {result.path}: {result.size / 1e6:.1f} MB, "
+          f"{result.articles} articles, integrity ok ({result.seconds:.1f} s)")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running newsbot's /healthz (``[metrics] listen``): print its line, exit 0 if healthy."""
+    from bot.observe.server import ask_health
+
+    healthy, line = ask_health(_load(args).metrics)
+    print(line)
+    return 0 if healthy else 1
+
+
 def cmd_tags(args: argparse.Namespace) -> int:
     """Configured tags with the articles stored (fetched) over the last 24 h and 7 days."""
     from bot.retag import tag_counts
@@ -329,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("check", cmd_check, "validate the config file and summarise it")
+    p = add("init", cmd_init, "write a starter config.toml (the documented example); never overwrites")
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="where to write it (default: --config, $NEWSBOT_CONFIG, else ./config.toml)")
     add("run", cmd_run, "poll feeds, send digests and answer Telegram commands (needs the bot token)")
     p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)", POLL_EPILOG)
     p.add_argument("--once", action="store_true", help="poll every enabled feed once now and exit")
@@ -369,6 +406,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
+    add("health", cmd_health, "ask the running newsbot's /healthz ([metrics] listen): exit 0 if healthy")
+    p = add("backup", cmd_backup, "copy the database to PATH while newsbot runs (checked, atomic)")
+    p.add_argument("path", metavar="PATH", help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
     p = add("clusters", cmd_clusters,
             "story clusters, largest first: id, title, counts, first seen, sources, article ids")
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")

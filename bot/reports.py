@@ -79,6 +79,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def config_summary(config: Config) -> str:
     enabled = [f for f in config.feeds if f.enabled]
     google = [f for f in config.feeds if f.google_news is not None]
+    token = (f"file {config.telegram.token_file}" if config.telegram.token_file
+             else f"${config.telegram.token_env}")
+    listen = config.metrics.listen
+    metrics = f"http://{listen}/metrics and /healthz" if listen else "off ([metrics] listen)"
     lines = [
         f"{config.path}: OK",
         f"  feeds: {len(config.feeds)} ({len(enabled)} enabled, {len(google)} Google News)",
@@ -89,7 +93,8 @@ def config_summary(config: Config) -> str:
         f"{sum(t.priority for t in config.tags)} priority)",
         f"  digest: times {', '.join(config.digest.times)} {config.digest.timezone}, "
         f"max {config.digest.max_stories} stories",
-        f"  telegram: token from ${config.telegram.token_env}, {len(config.telegram.channels)} channels",
+        f"  telegram: token from {token}, {len(config.telegram.channels)} channels",
+        f"  metrics: {metrics}",
     ]
     return "\n".join(lines)
 

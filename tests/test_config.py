@@ -170,3 +170,10 @@ def test_token_env_must_be_a_variable_name(value: str, tmp_path: Path) -> None:
     path = tmp_path / "ok.toml"
     path.write_text('[telegram]\ntoken_env = "MY_BOT_TOKEN_2"\n', encoding="utf-8")
     assert load_config(path).telegram.token_env == "MY_BOT_TOKEN_2"
+
+
+def test_a_token_pasted_into_token_file_is_refused_unprinted(tmp_path: Path) -> None:
+    token = "5555555555:AAE" + "x" * 32
+    found = problems(f'[telegram]\ntoken_file = "{token}"\n', tmp_path)
+    assert len(found) == 1 and "telegram.token_file: looks like a bot token" in found[0]
+    assert token not in found[0] and "x" * 32 not in found[0]

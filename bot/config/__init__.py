@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.config.core import read_cleaning, read_feeds, read_polling, read_storage
 from bot.config.lines import key_lines, line_of
+from bot.config.metrics import read_metrics
 from bot.config.models import (
     ChannelConfig,
     CleaningConfig,
@@ -21,6 +22,7 @@ from bot.config.models import (
     DigestConfig,
     FeedConfig,
     GoogleNewsQuery,
+    MetricsConfig,
     PollingConfig,
     StorageConfig,
     TagConfig,
@@ -28,7 +30,7 @@ from bot.config.models import (
 )
 from bot.config.schema import Table, format_duration, parse_duration
 from bot.config.tags import read_tags
-from bot.config.telegram import read_digest, read_telegram
+from bot.config.telegram import read_digest, read_telegram, read_token
 from bot.errors import ConfigError
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
@@ -36,8 +38,9 @@ DEFAULT_CONFIG = Path("config.toml")
 
 __all__ = [
     "ChannelConfig", "CleaningConfig", "Config", "DigestConfig", "FeedConfig", "GoogleNewsQuery",
-    "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path", "format_duration",
-    "keep_start_settings", "load_config", "parse_config", "parse_duration", "read_env",
+    "MetricsConfig", "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path",
+    "format_duration", "keep_start_settings", "load_config", "parse_config", "parse_duration",
+    "read_env", "read_token",
 ]
 
 
@@ -63,7 +66,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [f"{path}: config file not found (copy config.example.toml to {path} and edit it)"]
+            [f"{path}: config file not found (newsbot init {path} writes the documented example)"]
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read the config file: {exc}"]) from None
@@ -87,6 +90,7 @@ def parse_config(text: str, path: Path) -> Config:
     tags = read_tags(top.table("tags"))
     telegram = read_telegram(top.table("telegram"))
     digest = read_digest(top.table("digest"))
+    metrics = read_metrics(top.table("metrics"))
     top.finish()
     _cross_check(feeds, tags, telegram, problems)
     if problems:
@@ -94,7 +98,7 @@ def parse_config(text: str, path: Path) -> Config:
         raise ConfigError([_located(path, p, lines) for p in problems])
     return Config(
         path=path, storage=storage, polling=polling, feeds=feeds, cleaning=cleaning,
-        tags=tags, telegram=telegram, digest=digest,
+        tags=tags, telegram=telegram, digest=digest, metrics=metrics,
     )
 
 
@@ -126,18 +130,22 @@ def _cross_check(
 
 def keep_start_settings(running: Config, new: Config) -> tuple[Config, list[str]]:
     """``new`` with the settings read only at start-up kept at their ``running`` values (the
-    open database, the bot token's variable, the Bot API URL), and the keys that differed: a
-    reload names them ("restart newsbot for it to apply") instead of ignoring them silently."""
+    open database, the bot token's variable or file, the Bot API URL, the metrics server), and
+    the keys that differed: a reload names them ("restart newsbot for it to apply") instead of
+    ignoring them silently."""
     changed = [key for key, old, now in (
         ("storage.path", running.storage.path, new.storage.path),
         ("telegram.token_env", running.telegram.token_env, new.telegram.token_env),
+        ("telegram.token_file", running.telegram.token_file, new.telegram.token_file),
         ("telegram.api_base_url", running.telegram.api_base_url, new.telegram.api_base_url),
+        ("[metrics]", running.metrics, new.metrics),
     ) if old != now]
     if not changed:
         return new, []
     kept = dataclasses.replace(
-        new, storage=dataclasses.replace(new.storage, path=running.storage.path),
+        new, storage=dataclasses.replace(new.storage, path=running.storage.path), metrics=running.metrics,
         telegram=dataclasses.replace(new.telegram, token_env=running.telegram.token_env,
+                                     token_file=running.telegram.token_file,
                                      api_base_url=running.telegram.api_base_url),
     )
     return kept, changed

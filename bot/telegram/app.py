@@ -26,8 +26,10 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
 
-from bot.config import Config, keep_start_settings, read_env
+from bot.config import Config, keep_start_settings, read_token
 from bot.errors import NewsbotError
+from bot.observe.health import Health
+from bot.observe.server import start_metrics
 from bot.store.db import DbExecutor
 from bot.telegram import delivery, handlers, schedule
 from bot.telegram.health import ObservedRequest
@@ -192,6 +194,28 @@ async def post_stop(application: Application) -> None:
         services.feed_scheduler = None
 
 
+def health_checks(application: Application, health: Health) -> None:
+    """/healthz of ``newsbot run``: the Telegram side polls, and the feed poller is healthy."""
+
+    def telegram_problem(now: float) -> str | None:
+        error = application.bot_data.get(FATAL_KEY) or polling_failure(application)
+        if error is not None:
+            return redact(f"polling Telegram stopped: {error}")
+        telegram = get_services(application.bot_data).telegram_health
+        if not telegram.reachable:
+            return redact(f"the Telegram Bot API is unreachable ({telegram.last_error})")
+        if not application.running:
+            return "the bot is not running (starting or stopping)"
+        return None
+
+    def poller_problem(now: float) -> str | None:
+        feeds = get_services(application.bot_data).feed_scheduler
+        return "the feed poller has not started" if feeds is None else feeds.health_problem(now)
+
+    health.add("telegram", telegram_problem)
+    health.add("poller", poller_problem)
+
+
 def _stderr(line: str) -> None:
     print(redact(line), file=sys.stderr)
 
@@ -202,12 +226,8 @@ def run_bot(config: Config) -> int:
     Feeds are polled from the start, on their own scheduler: an unreachable Bot API is one log
     line (see :mod:`bot.telegram.health`) and retried with backoff, never the end of the run.
     """
-    env = config.telegram.token_env
-    token = read_env(env)
-    if token is None:
-        _stderr(f"newsbot: no Telegram bot token: set the environment variable {env} "
-                "(the token from @BotFather; [telegram] token_env names the variable)")
-        return 1
+    token = read_token(config.telegram, config.path.resolve().parent)   # a one-line error if absent
+    where = config.telegram.token_file or config.telegram.token_env
     root = logging.getLogger()
     if root.level > logging.INFO:
         logging.getLogger("bot").setLevel(logging.INFO)
@@ -216,9 +236,13 @@ def run_bot(config: Config) -> int:
     asyncio.set_event_loop(loop)               # run_polling runs on this loop, feeds too
     poller = AsyncIOScheduler(event_loop=loop, timezone=UTC)
     application: Application | None = None
+    metrics = None
     try:
         application = build_application(config, token, executor)
         application.bot_data["watch_polling"] = True
+        health = Health()
+        health_checks(application, health)
+        metrics = start_metrics(config, health)
         loop.run_until_complete(_start_feeds(application, poller))
         application.run_polling(
             timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1,
@@ -228,7 +252,7 @@ def run_bot(config: Config) -> int:
         if fatal is not None:
             raise fatal
     except InvalidToken:
-        _stderr(f"newsbot: Telegram refused the bot token in {env} (check it with @BotFather)")
+        _stderr(f"newsbot: Telegram refused the bot token in {where} (check it with @BotFather)")
         return 1
     except NetworkError as exc:
         _stderr(f"newsbot: cannot reach the Telegram Bot API at {config.telegram.api_base_url}: {exc}")
@@ -245,6 +269,8 @@ def run_bot(config: Config) -> int:
         if poller.running:
             poller.shutdown(wait=False)
         loop.close()
+        if metrics is not None:
+            metrics.stop()
         executor.close()
     return 0
 
