@@ -4,7 +4,16 @@ Tables (migration set ``newsbot.telegram``):
 
 - ``chats``: one row per subscribed chat (private, group, supergroup, channel) with its state
   ('active' | 'paused' | 'blocked'), language, timezone and digest cursor.
-- ``chat_tags`` / ``chat_times``: followed tags (none = everything) and "HH:MM" digest times.
+- ``chat_tags`` / ``chat_times``: followed tags and "HH:MM" digest times. A chat follows either
+  everything (no ``chat_tags`` row: every story, untagged ones and tags added later included) or
+  the listed tags only; there is no third state, so a chat's first follow means "only this".
+- ``chat_mutes``: muted tags: a story carrying one is never sent to the chat, whatever else it
+  matches (digests and priority alerts alike).
+- ``chats.language_chosen``: 1 once the chat picked its language with ``/lang`` (then it wins
+  over the Telegram client's language).
+- ``digest_pages``: the stories a digest had to cut (``digest.max_stories``), in rank order, for
+  its "More" button and for the chat's next ``/digest``; kept in SQLite so a button still works
+  after a restart.
 - ``cluster_changes``: a change log of story clusters filled by triggers on ``clusters``. Each
   insert or growth of a cluster gets a new, strictly increasing ``seq``; a chat's digest cursor is
   the last ``seq`` it has seen. Unlike timestamps this cannot miss a cluster written with an
@@ -132,6 +141,30 @@ def m003_growth_only_trigger(db: Database) -> None:
     ensure_change_triggers(db)
 
 
+@migrations()
+def m004_mutes_language_pages(db: Database) -> None:
+    # Follows need no data migration: "no chat_tags row" already meant everything, and a chat
+    # with rows follows exactly those tags (an old all-but-one list stays that list).
+    db.execute(
+        "CREATE TABLE chat_mutes (chat_id INTEGER NOT NULL, tag TEXT NOT NULL, "
+        "PRIMARY KEY (chat_id, tag)) WITHOUT ROWID"
+    )
+    db.execute("ALTER TABLE chats ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE digest_parts ADD COLUMN reply_markup TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE digest_pages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            cluster_ids TEXT NOT NULL,
+            shown INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_digest_pages_chat ON digest_pages(chat_id, created_at)")
+
+
 _TRIGGERS = {
     "trg_cluster_changes_insert": (
         "CREATE TRIGGER IF NOT EXISTS trg_cluster_changes_insert AFTER INSERT ON clusters BEGIN "
@@ -241,8 +274,12 @@ def set_state(db: Database, chat_id: int, state: str, reason: str = "") -> None:
     )
 
 
-def set_language(db: Database, chat_id: int, language: str) -> None:
-    db.execute("UPDATE chats SET language = ? WHERE chat_id = ?", (language, chat_id))
+def set_language(db: Database, chat_id: int, language: str, *, chosen: bool = False) -> None:
+    """The chat's language; ``chosen`` (``/lang``) makes it win over the Telegram client's."""
+    db.execute(
+        "UPDATE chats SET language = ?, language_chosen = MAX(language_chosen, ?) WHERE chat_id = ?",
+        (language, int(chosen), chat_id),
+    )
 
 
 def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
@@ -260,12 +297,13 @@ def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
         db.execute("DELETE FROM chats WHERE chat_id = ?", (new_id,))
         db.execute("DELETE FROM chat_tags WHERE chat_id = ?", (new_id,))
         db.execute("DELETE FROM chat_times WHERE chat_id = ?", (new_id,))
+        db.execute("DELETE FROM chat_mutes WHERE chat_id = ?", (new_id,))
         db.execute(
             "UPDATE chats SET chat_id = ?, type = CASE WHEN type = 'group' THEN 'supergroup' "
             "ELSE type END WHERE chat_id = ?",
             (new_id, old_id),
         )
-        for table in ("chat_tags", "chat_times", "digest_runs"):
+        for table in ("chat_tags", "chat_times", "chat_mutes", "digest_runs", "digest_pages"):
             db.execute(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
         db.execute("UPDATE OR IGNORE sent_clusters SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
         db.execute("DELETE FROM sent_clusters WHERE chat_id = ?", (old_id,))
@@ -293,6 +331,25 @@ def toggle_chat_tag(db: Database, chat_id: int, tag: str) -> bool:
             return False
         db.execute("INSERT INTO chat_tags (chat_id, tag) VALUES (?, ?)", (chat_id, tag))
         return True
+
+
+def chat_mutes(db: Database, chat_id: int) -> set[str]:
+    rows = db.execute("SELECT tag FROM chat_mutes WHERE chat_id = ?", (chat_id,)).fetchall()
+    return {row[0] for row in rows}
+
+
+def set_tag_choice(db: Database, chat_id: int, *, follows: Iterable[str], mutes: Iterable[str]) -> None:
+    """Replace the chat's followed tags (empty = everything) and muted tags in one transaction.
+
+    A tag is never both: a muted tag is dropped from the followed ones.
+    """
+    muted = set(mutes)
+    with db.atomic():
+        set_chat_tags(db, chat_id, set(follows) - muted)
+        db.execute("DELETE FROM chat_mutes WHERE chat_id = ?", (chat_id,))
+        db.conn.executemany(
+            "INSERT INTO chat_mutes (chat_id, tag) VALUES (?, ?)", [(chat_id, tag) for tag in sorted(muted)]
+        )
 
 
 def chat_times(db: Database, chat_id: int) -> list[str]:
