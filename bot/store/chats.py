@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlite_utils import Database, Migrations
 
 from bot.config.models import ChannelConfig, DigestConfig
+from bot.digest import pick_link
 from bot.store.schema import register
 
 migrations = register(Migrations("newsbot.telegram"))
@@ -492,11 +493,22 @@ def fts_query(words: str) -> str:
     return " ".join(f'"{t}"' for t in terms)
 
 
+def _story_link(db: Database, cluster_id: int, representative_id: int | None) -> tuple[str, str] | None:
+    """(link, source) a story shows: the publisher's own article when the cluster has one (not a
+    Google News redirect), the representative first among equals; see :func:`bot.digest.pick_link`."""
+    rows = db.execute(
+        "SELECT link, source FROM articles WHERE cluster_id = ? ORDER BY (id = ?) DESC, published_at, id",
+        (cluster_id, representative_id),
+    ).fetchall()
+    index = pick_link([str(link or "") for link, _ in rows])
+    return (rows[index][0], rows[index][1] or "") if index is not None else None
+
+
 def search_stories(db: Database, words: str, limit: int = 10) -> list[dict[str, Any]]:
     """The ``limit`` most recent stories whose articles match ``words`` (FTS5), one per cluster.
 
-    Rows: cluster_id (None for an article outside any cluster), article_id, title, link, source,
-    published_at, source_count.
+    Rows: cluster_id (None for an article outside any cluster), article_id, title, link, source
+    (of the article linked), published_at, source_count.
     """
     query = fts_query(words)
     if not query or limit <= 0:
@@ -504,10 +516,9 @@ def search_stories(db: Database, words: str, limit: int = 10) -> list[dict[str, 
     cursor = db.execute(
         """
         SELECT a.id AS article_id, a.cluster_id, a.title, a.link, a.source, a.published_at,
-               c.title AS cluster_title, r.link AS rep_link, c.source_count
+               c.title AS cluster_title, c.representative_id, c.source_count
         FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
         LEFT JOIN clusters c ON c.id = a.cluster_id
-        LEFT JOIN articles r ON r.id = c.representative_id
         WHERE articles_fts MATCH ?
         ORDER BY a.published_at DESC, a.id DESC
         LIMIT ?
@@ -521,12 +532,15 @@ def search_stories(db: Database, words: str, limit: int = 10) -> list[dict[str, 
         if key in seen:
             continue
         seen.add(key)
+        link, source = row["link"], row["source"]
+        if row["cluster_id"] is not None:
+            link, source = _story_link(db, row["cluster_id"], row["representative_id"]) or (link, source)
         out.append({
             "cluster_id": row["cluster_id"],
             "article_id": row["article_id"],
             "title": row["cluster_title"] or row["title"],
-            "link": row["rep_link"] or row["link"],
-            "source": row["source"],
+            "link": link,
+            "source": source,
             "published_at": row["published_at"],
             "source_count": row["source_count"] or 1,
         })

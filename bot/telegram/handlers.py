@@ -443,6 +443,9 @@ _TAG_ACTIONS: dict[str, tuple[Callable[[Choice, set[str]], Choice], Callable[[Ch
 }
 
 
+_DONE = {"follow": "followed", "unfollow": "unfollowed", "mute": "muted", "unmute": "unmuted"}
+
+
 def _apply(db: Database, chat_id: int, name: str, ids: list[str]) -> tuple[Choice, Choice]:
     """(old, new) topics of the chat after ``name`` on ``ids``, saved in one transaction."""
     change = _TAG_ACTIONS[name][0]
@@ -479,7 +482,7 @@ async def _change_tags(ask: Ask, words: list[str], name: str) -> None:
         hint = "not_followed_everything" if name == "unfollow" and old.everything else _TAG_ACTIONS[name][2]
         await ask.say(hint, labels=labels(ask.config.tags, ids, ask.language), first=ids[0])
         return
-    key = "followed_only" if name == "follow" and old.everything else f"{name}d"
+    key = "followed_only" if name == "follow" and old.everything else _DONE[name]
     text = t(ask.language, key, labels=labels(ask.config.tags, ids, ask.language))
     if new.everything and not old.everything:
         text += "\n" + t(ask.language, "now_everything")

@@ -175,8 +175,8 @@ _FR: dict[str, str] = {
         "<code>Europe/Paris</code> la suit). Il est {local} là-bas. Résumés à {times}."
     ),
     "timezone_offset_unsupported": (
-        "« {value} » : aucun fuseau ne correspond à ce décalage (les décalages fixes vont d'heure "
-        "en heure, de UTC-12 à UTC+14). Donnez un lieu : <code>/timezone Asia/Kolkata</code>."
+        "« {value} » n'est pas un fuseau horaire connu : les décalages fixes vont d'heure en heure, "
+        "de UTC-12 à UTC+14. Donnez un lieu : <code>/timezone Asia/Kolkata</code>."
     ),
     "search_usage": "Indiquez des mots à chercher : <code>/search Corée du Nord</code>",
     "search_none": "Aucun article récent ne correspond à « {words} ».",
@@ -305,8 +305,8 @@ _EN: dict[str, str] = {
         "<code>Europe/London</code> follows it). It is {local} there. Digests at {times}."
     ),
     "timezone_offset_unsupported": (
-        "“{value}”: no time zone has that offset (fixed offsets go by whole hours, from UTC-12 to "
-        "UTC+14). Name a place: <code>/timezone Asia/Kolkata</code>."
+        "“{value}” is not a known time zone: fixed offsets go by whole hours, from UTC-12 to "
+        "UTC+14. Name a place: <code>/timezone Asia/Kolkata</code>."
     ),
     "search_usage": "Give words to search for: <code>/search North Korea</code>",
     "search_none": "No recent story matches “{words}”.",
