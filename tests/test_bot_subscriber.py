@@ -8,8 +8,10 @@ import re
 import time
 from pathlib import Path
 
+from bot.digest import FRESH_HOURS
 from bot.store import chats as chat_store
 from bot.telegram import delivery
+from bot.telegram.texts import COMMANDS, TEXTS
 from tests.bot_harness import ADMIN, example_tags, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 
@@ -251,3 +253,20 @@ async def test_digest_order_follows_the_ranking_rule(tmp_path: Path, fake_bot_ap
                          "Brève d'il y a une heure", "Grande histoire d'hier"]
         (helped,) = await h.command(42, "/help")
         assert "par nombre de sources" in helped.plain and "plus de 24 h" in helped.plain
+
+
+def test_readme_help_and_config_agree() -> None:
+    """Every command of the menus is in README's "In Telegram"; the ranking rule is worded the
+    same in README, config.example.toml and /help (fr and en)."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## In Telegram"):readme.index("## Documentation")]
+    example = " ".join((root / "config.example.toml").read_text(encoding="utf-8").replace("#", "").split())
+    for name, *_ in COMMANDS:
+        assert f"/{name}" in section, name
+    rule = ("by number of sources, the most recent first among equals; a story with no new article for "
+            "more than 24 h")
+    assert rule in " ".join(section.split()) and rule in example and rule in TEXTS["en"]["help"]
+    assert ("par nombre de sources, le plus récent d'abord à égalité ; un sujet sans nouvel article depuis "
+            "plus de 24 h") in TEXTS["fr"]["help"]
+    assert FRESH_HOURS == 24.0

@@ -428,8 +428,11 @@ async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if query is None:
         return
     services = get_services(context.bot_data)
-    language = pick_language(query.from_user.language_code if query.from_user else None, None,
-                             services.config.telegram.language)
+    row = None
+    if query.message is not None:
+        row = await services.executor.call(chat_store.get_chat, query.message.chat.id)
+    language = answer_language(query.from_user.language_code if query.from_user else None, row,
+                               services.config.telegram.language)
     await query.answer(plain(language, "button_gone"))
 
 
@@ -927,7 +930,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         log.error("error while handling an update: %s", context.error, exc_info=context.error)
     try:
         services = get_services(context.bot_data)
-        language = pick_language(_user_language(update), None, services.config.telegram.language)
+        try:
+            row = await services.executor.call(chat_store.get_chat, update.effective_chat.id)
+        except Exception:  # noqa: BLE001 - the database may be what failed: answer anyway
+            row = None
+        language = answer_language(_user_language(update), row, services.config.telegram.language)
         if update.callback_query is not None:
             await update.callback_query.answer(plain(language, "error"))
         elif update.effective_message is not None:
