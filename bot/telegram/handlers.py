@@ -492,24 +492,16 @@ async def _change_tags(ask: Ask, words: list[str], name: str) -> None:
     await ask.reply(f"{text}\n{_topics(ask.config, new, ask.language)}")
 
 
-@command(settings=True)
-async def follow(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _change_tags(ask, list(context.args or []), "follow")
+def _tag_command(name: str) -> Callable[..., Any]:
+    """The handler of /follow, /unfollow, /mute or /unmute (see ``_TAG_ACTIONS``)."""
+    async def handler(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await _change_tags(ask, list(context.args or []), name)
+
+    handler.__name__ = handler.__qualname__ = name
+    return command(settings=True)(handler)
 
 
-@command(settings=True)
-async def unfollow(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _change_tags(ask, list(context.args or []), "unfollow")
-
-
-@command(settings=True)
-async def mute(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _change_tags(ask, list(context.args or []), "mute")
-
-
-@command(settings=True)
-async def unmute(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _change_tags(ask, list(context.args or []), "unmute")
+follow, unfollow, mute, unmute = (_tag_command(name) for name in ("follow", "unfollow", "mute", "unmute"))
 
 
 @command(settings=True)
