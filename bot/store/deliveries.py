@@ -350,6 +350,8 @@ def subscriber_report(db: Database) -> list[dict[str, Any]]:
                ch.last_digest_at, ch.blocked_reason, ch.from_config,
                (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM chat_tags WHERE chat_id = ch.chat_id
                 ORDER BY tag)) AS tags,
+               (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM chat_mutes WHERE chat_id = ch.chat_id
+                ORDER BY tag)) AS mutes,
                (SELECT group_concat(time, ' ') FROM (SELECT time FROM chat_times WHERE chat_id = ch.chat_id
                 ORDER BY time)) AS times,
                (SELECT COUNT(*) FROM sent_clusters s WHERE s.chat_id = ch.chat_id) AS stories_sent,
