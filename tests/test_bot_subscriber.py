@@ -42,6 +42,8 @@ async def test_first_follow_means_only_that_tag(tmp_path: Path, fake_bot_api: Fa
         h.world.story("Encore un sujet sans étiquette")
         (rest,) = await h.command(42, "/digest")
         assert "nouveau tir" in rest.plain and "Encore un sujet" in rest.plain
+    for scope in (("default", "fr"), ("default", "en"), (f"chat:{ADMIN}", "")):
+        assert {"mute", "unmute", "lang"} <= {c["command"] for c in fake_bot_api.commands[scope]}
 
 
 async def test_a_muted_tag_is_never_sent(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:

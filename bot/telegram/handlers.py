@@ -462,7 +462,8 @@ def _apply(db: Database, chat_id: int, name: str, ids: list[str]) -> tuple[Choic
 
 async def _unknown_tag(ask: Ask, name: str, word: str, close: list[str]) -> None:
     if close:
-        await ask.say("unknown_tag_suggest", word=word, suggestions=join_list(close, ask.language),
+        await ask.say("unknown_tag_suggest", word=word,
+                      suggestions=join_list(close, ask.language, alternatives=True),
                       command=name, first=close[0])
     else:
         await ask.say("unknown_tag", word=word)

@@ -391,10 +391,12 @@ def duration_text(seconds: float, language: str) -> str:
     return f"{max(1, round(seconds / 60))} min"
 
 
-def join_list(items: Iterable[str], language: str) -> str:
-    """"a, b et c" / "a, b and c"."""
+def join_list(items: Iterable[str], language: str, *, alternatives: bool = False) -> str:
+    """"a, b et c" / "a, b and c"; with ``alternatives`` "a, b ou c" / "a, b or c"."""
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
+    if alternatives:
+        return ", ".join(items[:-1]) + (" ou " if language == "fr" else " or ") + items[-1]
     last = " et " if language == "fr" else " and "
     return ", ".join(items[:-1]) + last + items[-1]
