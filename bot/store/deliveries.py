@@ -65,7 +65,10 @@ def current_seq(db: Database) -> int:
 def _topic_filter(chat_id: int, follows: set[str], mutes: set[str]) -> tuple[str, list[Any]]:
     """SQL (on cluster ``c``) and parameters: carries a followed tag (if any) and no muted tag."""
     sql, params = "", []
-    has_tag = ("EXISTS (SELECT 1 FROM articles a JOIN article_tags t ON t.article_id = a.id "
+    # CROSS JOIN keeps the cluster's articles as the outer loop: driven from the tag index
+    # instead, SQLite walked every article with that tag for each candidate (3.8 s per digest
+    # with 20,000 clusters; see docs/BENCHMARKS.md, "digest planning").
+    has_tag = ("EXISTS (SELECT 1 FROM articles a CROSS JOIN article_tags t ON t.article_id = a.id "
                "WHERE a.cluster_id = c.id AND t.tag IN ({}))")
     if follows:
         sql += " AND " + has_tag.format(", ".join("?" * len(follows)))
@@ -87,26 +90,26 @@ def candidate_clusters(
     """
     ensure_change_triggers(db)
     chat_id = chat["chat_id"]
-    params: list[Any] = []
+    # The due ids first, in a subquery each index can answer (seq range, updated_at range,
+    # a page's list), so SQLite drives from them instead of scanning every cluster.
     if only is not None:
-        where = f"c.id IN ({', '.join('?' * len(only))})"
-        params = list(only)
+        due, params = "SELECT CAST(value AS INTEGER) FROM json_each(?)", [json.dumps(only)]
     elif chat["first_digest_done"]:
-        where = "cc.seq > ? AND cc.seq <= ?"
+        due = "SELECT cluster_id FROM cluster_changes WHERE seq > ? AND seq <= ?"
         params = [chat["cursor_seq"], upto_seq]
     else:
-        where = "c.updated_at >= ? AND c.updated_at <= ?"
+        due = "SELECT id FROM clusters WHERE updated_at >= ? AND updated_at <= ?"
         params = [now - first_window, now]
     if backlog and only is None:
-        where = (f"(({where}) OR c.id IN (SELECT CAST(j.value AS INTEGER) FROM digest_pages p, "
-                 "json_each(p.cluster_ids) j WHERE p.chat_id = ? AND p.created_at >= ?))")
+        due += (" UNION SELECT CAST(j.value AS INTEGER) FROM digest_pages p, json_each(p.cluster_ids) j "
+                "WHERE p.chat_id = ? AND p.created_at >= ?")
         params += [chat_id, now - first_window]
     topics, topic_params = _topic_filter(chat_id, tags, chat_mutes(db, chat_id))
     sql = f"""
         SELECT c.id, c.title, c.representative_id, c.first_seen, c.last_seen, c.size, c.source_count,
                {STORY_TIME} AS story_time
-        FROM clusters c JOIN cluster_changes cc ON cc.cluster_id = c.id
-        WHERE {where} AND c.size > 0
+        FROM clusters c
+        WHERE c.id IN ({due}) AND c.size > 0
           AND NOT EXISTS (SELECT 1 FROM sent_clusters s WHERE s.chat_id = ? AND s.cluster_id = c.id)
           {topics}
     """
