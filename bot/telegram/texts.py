@@ -195,8 +195,8 @@ _FR: dict[str, str] = {
         "Classement : par nombre de sources, le plus récent d'abord à égalité ; un sujet sans nouvel "
         "article depuis plus de 24 h passe après les plus frais. Au plus {max} sujets par résumé : "
         "« Voir la suite » envoie les suivants, et /digest les propose aussi.\n"
-        "Vous suivez tout, ou seulement une liste (/follow) ; un sujet coupé (/mute) ne vous est "
-        "jamais envoyé.\n\n<b>Commandes</b>\n{commands}\n\n"
+        "Vous suivez tout, ou seulement une liste (/follow) ; rien de ce qui porte un sujet coupé "
+        "(/mute) ne vous est envoyé.\n\n<b>Commandes</b>\n{commands}\n\n"
         "Dans un groupe, seuls les administrateurs changent les réglages ; tout le monde peut utiliser "
         "/digest, /search et /help."
     ),
@@ -325,7 +325,8 @@ _EN: dict[str, str] = {
         "Ranking: by number of sources, the most recent first among equals; a story with no new "
         "article for more than 24 h comes after the fresher ones. At most {max} stories per digest: "
         "“More” sends the next ones, and /digest offers them too.\n"
-        "You follow everything, or only a list (/follow); a muted topic (/mute) is never sent.\n\n"
+        "You follow everything, or only a list (/follow); nothing carrying a muted topic (/mute) "
+        "is ever sent.\n\n"
         "<b>Commands</b>\n{commands}\n\nIn a group only administrators change the settings; "
         "anyone may use /digest, /search and /help."
     ),
