@@ -64,6 +64,7 @@ from bot.telegram.texts import (
     join_list,
     pick_language,
     plain,
+    reload_summary,
     t,
     zone_label,
 )
@@ -826,21 +827,7 @@ async def reload_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("reload failed")
         await ask.say("reload_failed", error=truncate(str(exc), 500))
         return
-    await ask.reply(reload_text(str(result or ""), ask.language))
-
-
-_RELOADED = re.compile(r"^config reloaded: (\d+) feeds?, (\d+) tags?$")
-_NOT_RELOADED = "config not reloaded: "
-
-
-def reload_text(summary: str, language: str) -> str:
-    """The reload summary (the feed scheduler's one English line) in the chat's language."""
-    done = _RELOADED.match(summary)
-    if done:
-        return t(language, "reload_ok", feeds=int(done.group(1)), tags=int(done.group(2)))
-    if summary.startswith(_NOT_RELOADED):
-        return t(language, "reload_refused", problems=truncate(summary[len(_NOT_RELOADED):], 3000))
-    return t(language, "reload_other", summary=truncate(summary or "ok", 3000))
+    await ask.reply(reload_summary(str(result or ""), ask.language))
 
 
 # -- fallbacks -----------------------------------------------------------------------------------

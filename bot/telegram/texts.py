@@ -411,6 +411,20 @@ def plain(language: str, key: str, **values: object) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", t(language, key, **values)))
 
 
+_RELOADED = re.compile(r"^config reloaded: (\d+) feeds?, (\d+) tags?$")
+_NOT_RELOADED = "config not reloaded: "
+
+
+def reload_summary(summary: str, language: str) -> str:
+    """The feed scheduler's one English line about a reload, in ``language`` (/reload, /addfeed)."""
+    done = _RELOADED.match(summary)
+    if done:
+        return t(language, "reload_ok", feeds=int(done.group(1)), tags=int(done.group(2)))
+    if summary.startswith(_NOT_RELOADED):
+        return t(language, "reload_refused", problems=summary[len(_NOT_RELOADED):][:3000])
+    return t(language, "reload_other", summary=(summary or "ok")[:3000])
+
+
 def command_list(language: str, *, admin: bool = False) -> Html:
     """"/start — description" lines for the welcome and help texts."""
     return Html("\n".join(f"/{name} — {esc(desc)}" for name, desc in command_menu(language)
