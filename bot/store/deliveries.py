@@ -117,7 +117,8 @@ def candidate_clusters(
 
 
 def cluster_story(db: Database, row: dict[str, Any], shown_tags: set[str] | None) -> Story:
-    """A cluster row → Story: representative link, sources (representative first), tags.
+    """A cluster row → Story: the link :func:`pick_link` chooses (the publisher's own article
+    first, the representative first among those), sources (the linked article's first), tags.
 
     ``shown_tags`` limits the hashtags to the chat's tags (None = all the cluster's tags).
     """
