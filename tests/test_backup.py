@@ -60,8 +60,7 @@ def test_backup_refuses_to_overwrite_and_says_why_in_one_line(tmp_path: Path) ->
     missing = _newsbot(config, "backup", str(tmp_path / "b.db"))
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
     assert "no database at" in missing.stderr and not (tmp_path / "b.db").exists()
-    # The only feed is on a closed port: `poll --once` says every feed failed (exit 4), and the
-    # database exists now, which is what this test needs.
+    # the one feed is refused, so poll --once exits 4 (every feed failed); the database now exists
     assert _newsbot(config, "poll", "--once").returncode == 4
     target = tmp_path / "b.db"
     target.write_bytes(b"an older backup")

@@ -146,7 +146,8 @@ def test_html_to_text_keeps_the_words_and_drops_the_markup(nodes: list) -> None:
     html = "".join(h for h, _ in rendered)
     expected = "".join(t for _, t in rendered)
     text = html_to_text(html)
-    assert "<" not in text and ">" not in text and "href" not in text
+    assert "<" not in text and ">" not in text
+    assert "href" not in text or "href" in expected              # the words themselves may spell it
     assert "".join(text.split()) == "".join(expected.split())      # same characters, same order
 
 
