@@ -38,9 +38,11 @@ from bot.normalize import (
     ("https://ex.com/a?UTM_Source=x&Q=1", "https://ex.com/a?Q=1"),
     # franceinfo: tracking in the fragment, raw brackets
     ("https://www.francetvinfo.fr/a.html#xtor=RSS-3-[lestitres]", "https://www.francetvinfo.fr/a.html"),
-    # values keep their exact spelling (no re-encoding), repeated keys keep their order
-    ("https://ex.com/s?q=a%20b+c&tag=z&tag=a", "https://ex.com/s?q=a%20b+c&tag=z&tag=a"),
-    ("https://ex.com/s?z=1&a=2&m", "https://ex.com/s?a=2&m&z=1"),
+    # the query is form-encoded again (w3lib): a space is "+", a bare name gets "=", repeated
+    # names are sorted by value, escapes of reserved characters stay
+    ("https://ex.com/s?q=a%20b+c&tag=z&tag=a", "https://ex.com/s?q=a+b+c&tag=a&tag=z"),
+    ("https://ex.com/s?z=1&a=2&m", "https://ex.com/s?a=2&m=&z=1"),
+    ("https://ex.com/s?next=%2Fa%3Fb%3D1%26c", "https://ex.com/s?next=%2Fa%3Fb%3D1%26c"),
     # Google News: the whole opaque query is kept (oc=5 belongs to the link)
     ("https://news.google.com/rss/articles/CBMiabc?oc=5", "https://news.google.com/rss/articles/CBMiabc?oc=5"),
     # oc elsewhere is tracking
