@@ -49,7 +49,7 @@ from bot.normalize import (  # noqa: E402
 )
 from bot.store.schema import recanonicalise_urls  # noqa: E402
 
-FEED_DIRS = [ROOT / "tests" / "data" / "feeds-real", ROOT.parent.parent / "shared" / "feeds-real"]
+FEED_DIRS = [ROOT / "tests" / "data" / "feeds-real", ROOT.parent / "shared" / "feeds-real"]
 HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 
 # -- the shipped implementation before issue 11, frozen as the baseline -------------------------
