@@ -196,12 +196,14 @@ def migration_seconds(urls: list[str], rows: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "m.db", isolation_level=None)
         conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, link TEXT, canonical_url TEXT)")
-        conn.executemany("INSERT INTO articles (link, canonical_url) VALUES (?, ?)",
-                         ((u, current(u)) for u in (urls[i % len(urls)] for i in range(rows))))
+        with conn:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO articles (link, canonical_url) VALUES (?, ?)",
+                             ((u, current(u)) for u in (urls[i % len(urls)] for i in range(rows))))
         start = time.perf_counter()
-        conn.execute("BEGIN")
-        changed = recanonicalise_urls(conn)
-        conn.execute("COMMIT")
+        with conn:
+            conn.execute("BEGIN")
+            changed = recanonicalise_urls(conn)
         elapsed = time.perf_counter() - start
         conn.close()
     return elapsed, changed

@@ -72,19 +72,20 @@ def _clean_query(query: str) -> str:
     return "&".join(kept)
 
 
-def _netloc(parts: SplitResult) -> str:
-    """Host (IPv6 in brackets), a port only when it is not the scheme's default, userinfo kept."""
-    host = parts.hostname or ""
+def _netloc(parts: SplitResult, host: str) -> str:
+    """``host`` (IPv6 in brackets), a port only when it is not the scheme's default, userinfo
+    kept. ``host`` is ``parts.hostname``, read once: each read parses the netloc again."""
     if ":" in host:                                 # IPv6 literal
         host = f"[{host}]"
     else:
         # Empty labels dropped ("a..b"), also those IDNA makes of a "\u2024" (one dot leader).
-        host = ".".join(label for label in host.split(".") if label)
+        if ".." in host or host[:1] == "." or host[-1:] == ".":
+            host = ".".join(label for label in host.split(".") if label)
         if not host or not host.isascii() or _BAD_HOST.search(host):   # IDNA refused it
             raise ValueError(f"not a host name: {host!r}")
     port = parts.port
     netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
-    if parts.username is not None:
+    if "@" in parts.netloc:
         netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
     return netloc
 
@@ -112,16 +113,20 @@ def canonical_url_with(url: str, normalise: Callable[[str], str | None]) -> str:
     try:
         # NFC: "café" typed with a combining accent is the same link as with a precomposed "é".
         parts = urlsplit(url if url.isascii() else unicodedata.normalize("NFC", url))
-        if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        host = parts.hostname
+        if parts.scheme.lower() not in DEFAULT_PORTS or not host:
             return url
-        opaque = parts.hostname.rstrip(".") in OPAQUE_QUERY_HOSTS
-        query = parts.query if opaque else "&".join(_split_params(parts.query))
+        opaque = host.rstrip(".") in OPAQUE_QUERY_HOSTS
+        query = parts.query
+        if not opaque and "amp;" in query.lower():
+            query = "&".join(_split_params(query))
         # The fragment goes first: dropping it can expose trailing spaces ("https://e.org/ #top").
         base = urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")).strip()
         out = urlsplit(normalise(base) or "")
-        if out.scheme not in DEFAULT_PORTS or not out.hostname:
+        host = out.hostname
+        if out.scheme not in DEFAULT_PORTS or not host:
             return url
-        netloc = _netloc(out)
+        netloc = _netloc(out, host)
     except (ValueError, UnicodeError):
         return url
     query = parts.query.strip() if opaque else _clean_query(out.query)
