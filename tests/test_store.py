@@ -153,7 +153,7 @@ OLD_KEYS = [
 
 
 def _old_store(path: Path) -> None:
-    """A store as a pre-issue-11 newsbot left it: old keys, decided by dedup, migration m002 not
+    """A store as a pre-issue-11 newsbot left it: old keys, decided by dedup, migration m003 not
     yet applied."""
     from bot.dedup import process_articles
 
@@ -168,7 +168,7 @@ def _old_store(path: Path) -> None:
         new_ids, _, _ = save_articles(db, old_feed, articles, 1000.0)
         process_articles(db, new_ids, 1000.0)
     db.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'newsbot.core' "
-               "AND name = 'm002_recanonicalise_urls'")
+               "AND name = 'm003_recanonicalise_urls'")
     db.conn.close()
 
 
