@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sqlite3
 import sys
 import tempfile
 import time
@@ -192,20 +191,25 @@ def urls_per_second(fns: dict[str, Callable[[str], str]], urls: list[str], round
 
 
 def migration_seconds(urls: list[str], rows: int) -> tuple[float, int]:
-    """Time recanonicalise_urls on a table of ``rows`` articles whose canonical_url is today's."""
+    """Time recanonicalise_urls on a real store (open_database: every index and the FTS5
+    triggers that re-index a row on UPDATE) of ``rows`` articles keyed as before issue 11."""
+    from bot.store import open_database
+
     with tempfile.TemporaryDirectory() as tmp:
-        conn = sqlite3.connect(Path(tmp) / "m.db", isolation_level=None)
-        conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, link TEXT, canonical_url TEXT)")
-        with conn:
-            conn.execute("BEGIN")
-            conn.executemany("INSERT INTO articles (link, canonical_url) VALUES (?, ?)",
-                             ((u, current(u)) for u in (urls[i % len(urls)] for i in range(rows))))
+        db = open_database(Path(tmp) / "m.db")
+        feed = db.execute("INSERT INTO feeds (name, url, created_at) VALUES ('f', 'http://f/', 0)").lastrowid
+        links = (urls[i % len(urls)] for i in range(rows))
+        with db.atomic():
+            db.conn.executemany(
+                "INSERT INTO articles (feed_id, guid, link, canonical_url, title, summary, published_at, "
+                "fetched_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0)",
+                ((feed, str(i), u, current(u), f"Headline number {i} about {u[-20:]}", "Summary text " * 20)
+                 for i, u in enumerate(links)))
         start = time.perf_counter()
-        with conn:
-            conn.execute("BEGIN")
-            changed = recanonicalise_urls(conn)
+        with db.atomic():
+            changed = recanonicalise_urls(db.conn)
         elapsed = time.perf_counter() - start
-        conn.close()
+        db.conn.close()
     return elapsed, changed
 
 
