@@ -1,0 +1,312 @@
+"""The ``newsbot`` command line. Each command is a short call into the modules it names.
+
+Every command exits non-zero with a one-line reason on bad input (a ``NewsbotError``), never
+with a traceback for a user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from bot.config import Config, load_config, parse_duration
+from bot.errors import ConfigError, NewsbotError
+from bot.models import FeedPollOutcome
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the config: print every problem (exit 1) or a short summary (exit 0)."""
+    from bot.reports import config_summary
+
+    config = _load(args)
+    print(config_summary(config))
+    return 0
+
+
+def _since(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return time.time() - parse_duration(value)
+    except ValueError as exc:
+        raise NewsbotError(f"--since: {exc}") from None
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    """Poll feeds: once now with --once (a per-feed table), else keep polling on schedule."""
+    from bot.pipeline import poll_once
+    from bot.reports import poll_table
+    from bot.store import DbExecutor
+
+    config = _load(args)
+    if args.feed and not all(config.feed(name) for name in args.feed):
+        unknown = [n for n in args.feed if not config.feed(n)]
+        raise NewsbotError(f"no feed named {', '.join(map(repr, unknown))} in {config.path}")
+    if not args.once:
+        from bot.service import run_poller
+
+        return run_poller(config)
+    executor = DbExecutor(config.storage.path)
+    progress = _Progress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
+    try:
+        outcomes = asyncio.run(poll_once(
+            config, executor, feed_names=args.feed, progress=progress, dedup_progress=progress.deciding
+        ))
+    finally:
+        executor.close()
+        progress.done()
+    print(poll_table(outcomes))
+    return 0
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; one plain line per feed otherwise. Then the
+    articles being decided (duplicates, stories) after the polls."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.count = 0
+        self.decided = 0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, outcome: FeedPollOutcome) -> None:
+        self.count += 1
+        if self.tty:
+            filled = int(30 * self.count / max(1, self.total))
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}")
+            sys.stderr.flush()
+        else:
+            print(f"polled {outcome.feed}: {outcome.status}", file=sys.stderr)
+
+    def deciding(self, done: int, left: int) -> None:
+        if self.tty:
+            if not self.decided:
+                sys.stderr.write("\n")
+            sys.stderr.write(f"\rdeciding duplicates and stories: {done}/{done + left} articles")
+            sys.stderr.flush()
+        self.decided = done
+
+    def done(self) -> None:
+        if self.tty and self.count:
+            sys.stderr.write("\n")
+        elif self.decided:
+            print(f"decided {self.decided} articles (duplicates and stories)", file=sys.stderr)
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Per-feed polling state."""
+    from bot.reports import feeds_table
+    from bot.store import open_database
+    from bot.store.feeds import all_feed_states
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    states = all_feed_states(db)
+    if not states:
+        print("no feed polled yet (run: newsbot poll --once)")
+        return 0
+    print(feeds_table(states, time.time()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """One record per stored article, as JSON lines or CSV."""
+    from bot.reports import EXPORT_FIELDS, export_records
+    from bot.store import open_database
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    records = export_records(db, _since(args.since))
+    if args.format == "jsonl":
+        for record in records:
+            print(json.dumps(record, ensure_ascii=False))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        for record in records:
+            record["tags"] = " ".join(record["tags"])
+            record["tag_matches"] = json.dumps(record["tag_matches"], ensure_ascii=False)
+            writer.writerow(record)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole pipeline, offline, on the bundled sample feeds, into a throw-away database."""
+    from bot.demo import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    """Configured tags with their article counts over the last 24 h and 7 days."""
+    from bot.retag import tag_counts
+    from bot.store import open_database
+    from bot.tagging.report import tags_table
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    print(tags_table(config.tags, tag_counts(db, time.time()), config.telegram.language))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Each stored tag of one article with the text that matched (and what the config says now)."""
+    from bot.retag import explain_article
+    from bot.store import open_database
+    from bot.tagging import Tagger
+    from bot.tagging.report import explanation_text
+
+    config = _load(args)
+    db = open_database(config.storage.path)
+    feed_tags = {f.name: f.tags for f in config.feeds}
+    explanation = explain_article(db, args.article_id, Tagger.from_config(config.tags), feed_tags)
+    if explanation is None:
+        raise NewsbotError(f"no article with id {args.article_id} in {config.storage.path}")
+    print(explanation_text(explanation))
+    return 0
+
+
+def cmd_retag(args: argparse.Namespace) -> int:
+    """Re-tag stored articles of a recent window with the tags in the current config."""
+    from bot.retag import retag_articles
+    from bot.store import open_database
+    from bot.tagging import Tagger
+
+    config = _load(args)
+    since = _since(args.since or "30d") or 0.0
+    db = open_database(config.storage.path)
+    feed_tags = {f.name: f.tags for f in config.feeds}
+    changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags)
+    print(f"re-tagged articles of the last {args.since}: {changed} changed")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run everything: feed polling, digests and the Telegram bot, until Ctrl-C / SIGTERM."""
+    from bot.telegram.app import run_bot
+
+    return run_bot(_load(args))
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print the digest a chat would receive now (--dry-run: nothing is sent or recorded)."""
+    from bot.store import open_database
+    from bot.telegram.delivery import build_dry_run
+
+    if not args.dry_run:
+        raise NewsbotError("only --dry-run is supported here; digests are sent by `newsbot run` or /digest")
+    config = _load(args)
+    print(build_dry_run(open_database(config.storage.path), config, args.chat, time.time()), end="")
+    return 0
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    """Story clusters that appeared or grew in the window, largest first."""
+    from bot.dedup.report import format_clusters
+    from bot.store import open_database
+    from bot.store.clusters import list_clusters
+
+    if args.min_sources < 1:
+        raise NewsbotError("--min-sources must be at least 1")
+    config = _load(args)
+    db = open_database(config.storage.path)
+    print(format_clusters(list_clusters(db, _since(args.since) or 0.0, args.min_sources, args.limit)))
+    return 0
+
+
+def cmd_subscribers(args: argparse.Namespace) -> int:
+    """Chats with their state, tags, times and delivery journal."""
+    from bot.store import open_database
+    from bot.store.deliveries import subscriber_report
+    from bot.telegram.report import subscribers_table
+
+    config = _load(args)
+    print(subscribers_table(subscriber_report(open_database(config.storage.path))))
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Poll news feeds, fold copies of one story, tag it, send Telegram digests.",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH",
+        help="config file (default: $NEWSBOT_CONFIG, else ./config.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    add("check", cmd_check, "validate the config file and summarise it")
+    add("run", cmd_run, "poll feeds, send digests and answer Telegram commands (needs the bot token)")
+    p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)")
+    p.add_argument("--once", action="store_true", help="poll every enabled feed once now and exit")
+    p.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
+    add("feeds", cmd_feeds, "per-feed state: last success, status, errors, next due, dead")
+    p = add("export", cmd_export, "print stored articles as JSON lines or CSV")
+    p.add_argument("--since", metavar="DURATION", help="only articles fetched in this window (24h, 7d)")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p = add("demo", cmd_demo, "run the whole pipeline offline on the bundled sample feeds")
+    p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
+    add("tags", cmd_tags, "configured tags with article counts over the last 24 h and 7 days")
+    p = add("explain", cmd_explain, "print each tag of one article with the text that matched")
+    p.add_argument("article_id", type=int, metavar="ARTICLE_ID")
+    p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
+    p.add_argument("--since", metavar="DURATION", default="30d", help="window to re-tag (default 30d)")
+    p = add("digest", cmd_digest, "print the digest a chat would receive now (with --dry-run)")
+    p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
+    p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
+    add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
+    p = add("clusters", cmd_clusters, "story clusters, largest first: title, sources, first seen")
+    p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
+    p.add_argument("--min-sources", type=int, default=1, metavar="N", help="at least N distinct sources")
+    p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N clusters (default 30)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except NewsbotError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `newsbot export | head`: the reader went away; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,0 +1,112 @@
+"""Load and validate the TOML config into frozen dataclasses.
+
+This package is the only reader of ``os.environ`` for settings: the config path comes from
+``--config``, else ``NEWSBOT_CONFIG``, else ``./config.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from bot.config.core import read_cleaning, read_feeds, read_polling, read_storage
+from bot.config.models import (
+    ChannelConfig,
+    CleaningConfig,
+    Config,
+    DigestConfig,
+    FeedConfig,
+    GoogleNewsQuery,
+    PollingConfig,
+    StorageConfig,
+    TagConfig,
+    TelegramConfig,
+)
+from bot.config.schema import Table, format_duration, parse_duration
+from bot.config.tags import read_tags
+from bot.config.telegram import read_digest, read_telegram
+from bot.errors import ConfigError
+
+ENV_CONFIG = "NEWSBOT_CONFIG"
+DEFAULT_CONFIG = Path("config.toml")
+
+__all__ = [
+    "ChannelConfig", "CleaningConfig", "Config", "DigestConfig", "FeedConfig", "GoogleNewsQuery",
+    "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path", "format_duration",
+    "load_config", "parse_config", "parse_duration", "read_env",
+]
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the config lives: ``explicit``, else $NEWSBOT_CONFIG, else ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(ENV_CONFIG):
+        return Path(env)
+    return DEFAULT_CONFIG
+
+
+def read_env(name: str) -> str | None:
+    """A secret or setting from the environment (the token is never read from the file)."""
+    value = os.environ.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the config file; raises ConfigError listing every problem."""
+    path = config_path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: config file not found (copy config.example.toml to {path} and edit it)"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read the config file: {exc}"]) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: TOML syntax error: {exc}"]) from None
+    problems: list[str] = []
+    top = Table(raw, "", problems)
+    base_dir = path.resolve().parent
+    storage = read_storage(top.table("storage"), base_dir)
+    polling = read_polling(top.table("polling"))
+    feeds = read_feeds(top.tables("feeds"), polling)
+    cleaning = read_cleaning(top.table("cleaning"))
+    tags = read_tags(top.table("tags"))
+    telegram = read_telegram(top.table("telegram"))
+    digest = read_digest(top.table("digest"))
+    top.finish()
+    _cross_check(feeds, tags, telegram, problems)
+    if problems:
+        raise ConfigError([f"{path}: {p}" for p in problems])
+    return Config(
+        path=path, storage=storage, polling=polling, feeds=feeds, cleaning=cleaning,
+        tags=tags, telegram=telegram, digest=digest,
+    )
+
+
+def _cross_check(
+    feeds: tuple[FeedConfig, ...],
+    tags: tuple[TagConfig, ...],
+    telegram: TelegramConfig,
+    problems: list[str],
+) -> None:
+    """References between sections: feed and channel tags must be configured tags."""
+    known = {t.id for t in tags}
+    if not known:
+        return
+    for i, feed in enumerate(feeds):
+        for tag in feed.tags:
+            if tag not in known:
+                problems.append(f"feeds[{i}].tags: {tag!r} is not a configured tag ([tags.{tag}])")
+    for i, channel in enumerate(telegram.channels):
+        for tag in channel.tags:
+            if tag not in known:
+                problems.append(f"telegram.channels[{i}].tags: {tag!r} is not a configured tag")

@@ -1,0 +1,94 @@
+"""Readers for the [telegram] and [digest] sections."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config.core import is_tag_slug
+from bot.config.models import ChannelConfig, DigestConfig, TelegramConfig
+from bot.config.schema import Table
+
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+LANGUAGES = ("fr", "en")
+
+
+def check_time(value: str) -> str | None:
+    """Why ``value`` is not a HH:MM time of day, or None."""
+    if not _TIME.match(value.strip()):
+        return f"{value!r} is not a time of day like \"07:30\""
+    return None
+
+
+def check_timezone(name: str) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{name!r} is not a known time zone (like \"Europe/Paris\")"
+    return None
+
+
+def _read_times(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    times = table.str_list(key, list(default))
+    for value in times:
+        if (why := check_time(value)) is not None:
+            table.error(key, why)
+    return tuple(t.strip().zfill(5) for t in times)
+
+
+def read_channel(table: Table) -> ChannelConfig:
+    chat = table.raw_value("chat")
+    if not isinstance(chat, str | int) or isinstance(chat, bool) or chat == "":
+        table.error("chat", "must be a channel name like \"@my_channel\" or a numeric chat id")
+        chat = ""
+    tags = table.str_list("tags")
+    for tag in tags:
+        if not is_tag_slug(tag):
+            table.error("tags", f"{tag!r} is not a tag id")
+    times = _read_times(table, "times", ())
+    table.finish()
+    return ChannelConfig(chat=chat, tags=tuple(tags), times=times)
+
+
+def read_telegram(table: Table) -> TelegramConfig:
+    d = TelegramConfig()
+    token_env = table.str("token_env", d.token_env)
+    base = table.str("api_base_url", d.api_base_url)
+    if not base.startswith(("http://", "https://")):
+        table.error("api_base_url", "must start with http:// or https://")
+    admins = table.int_list("admins")
+    allow_raw = table.raw_value("allow")
+    allow: tuple[int, ...] | None = None
+    if allow_raw is None or allow_raw == "everyone":
+        allow = None
+    elif isinstance(allow_raw, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in allow_raw
+    ):
+        allow = tuple(allow_raw)
+    else:
+        table.error("allow", "must be \"everyone\" or a list of chat ids")
+    language = table.str("language", d.language, choices=LANGUAGES)
+    channels = tuple(read_channel(t) for t in table.tables("channels"))
+    table.finish()
+    return TelegramConfig(
+        token_env=token_env, api_base_url=base, admins=tuple(admins), allow=allow,
+        language=language, channels=channels,
+    )
+
+
+def read_digest(table: Table) -> DigestConfig:
+    d = DigestConfig()
+    times = _read_times(table, "times", d.times)
+    timezone = table.str("timezone", d.timezone)
+    if (why := check_timezone(timezone)) is not None:
+        table.error("timezone", why)
+    digest = DigestConfig(
+        times=times,
+        timezone=timezone,
+        max_stories=table.int("max_stories", d.max_stories, low=1, high=100),
+        empty=table.str("empty", d.empty, choices=("skip", "say")),
+        first_window=table.duration("first_window", d.first_window, low=60, high=30 * 86400),
+        priority_min_sources=table.int("priority_min_sources", d.priority_min_sources, low=1, high=1000),
+    )
+    table.finish()
+    return digest

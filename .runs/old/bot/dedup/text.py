@@ -1,0 +1,300 @@
+"""Text folding and tokenising shared by every dedup layer (pure, French and English).
+
+Folding: NFKC, typographic quotes/dashes/spaces made plain, accents removed, case folded.
+Tokens: words of the folded text, French elisions (l', d', qu'...) split off, numbers glued
+back when written with a thin/no-break thousands separator ("10 000" -> "10000").
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections.abc import Callable
+from functools import cache, lru_cache, wraps
+from typing import Any
+
+_QUOTES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
+    "\u02bc": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2039": '"',
+    "\u203a": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-",
+    "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ", "\u2007": " ", "\u200b": "",
+    "\u2026": "...",
+    "\u0153": "oe", "\u0152": "OE", "\u00e6": "ae", "\u00c6": "AE",
+})
+
+_BACKTICK_ONLY = {k: v for k, v in _QUOTES.items() if k < 128} == {ord("`"): "'"}
+
+# "10 000", "3 000": thousands written with a (no-break) space.
+_THOUSANDS = re.compile(r"(?<=\d)[ .,](?=\d{3}\b)")
+_WORD = re.compile(r"[^\W_]+(?:[.,]\d+)?", re.UNICODE)
+_ELISION = re.compile(
+    r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)'(?=\w)", re.IGNORECASE
+)
+
+# The text-keyed caches hold titles only: a cached 20,000-character summary (and its tuple of
+# words) costs tens of KB, and tens of thousands of them filled ~300 MB in the soak run. Summaries
+# are tokenised once per article instead (the derived values live on bounded ``Doc`` caches).
+SHORT_TEXT = 300
+TEXT_CACHE_SIZE = 2048
+
+
+def cached_when_short(maxsize: int = TEXT_CACHE_SIZE, limit: int = SHORT_TEXT
+                      ) -> Callable[[Callable[[str], Any]], Any]:
+    """Like ``lru_cache(maxsize)`` for a one-string function, but texts longer than ``limit``
+    characters are computed without being cached, so the cache's size is bounded in bytes too."""
+    def decorate(fn: Callable[[str], Any]) -> Any:
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @wraps(fn)
+        def wrapper(text: str) -> Any:
+            return cached(text) if len(text) <= limit else fn(text)
+
+        wrapper.cache_clear = cached.cache_clear    # type: ignore[attr-defined]
+        wrapper.cache_info = cached.cache_info      # type: ignore[attr-defined]
+        return wrapper
+    return decorate
+
+
+def fold(text: str) -> str:
+    """Plain, accent-less, case-folded text (quotes, dashes and odd spaces made ASCII)."""
+    return plain(text).casefold()
+
+
+def plain(text: str) -> str:
+    """Like :func:`fold` but keeping case (to spot capitalised names)."""
+    if text.isascii():
+        # NFKC/NFKD leave ASCII as it is and it holds no combining marks: only the quote table
+        # can change it, and its one ASCII entry is "`". The common case, and much cheaper.
+        if _BACKTICK_ONLY:
+            return text.replace("`", "'") if "`" in text else text
+        return text.translate(_QUOTES)
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).translate(_QUOTES))
+    return text if text.isascii() else text.translate(_combining_marks())
+
+
+@cache
+def _combining_marks() -> dict[int, None]:
+    """str.translate table deleting every combining mark (what ``unicodedata.combining`` flags):
+    the same result as filtering character by character, in C."""
+    return {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))}
+
+
+_STOP_TEXT = """
+    a an and are as at be been but by for from has have he her his how i in into is it its
+    more new no not of on or our over says said say she so than that the their them there
+    they this to up us was we were what when which who why will with would you after amid
+    about against all also can could may might must should after before between during
+    out off under until via vs while just now then still top yet ahead back
+    au aux avec ce ces cette contre dans de des du elle en est et il ils la le les leur
+    leurs lui mais ne nous on ou par pas plus pour qu que qui sa se ses son sont sur un une
+    vers y a été etre être fait face selon apres après avant entre sans sous tout tous
+    toute toutes deja déjà encore comme dont ou où si aussi ont va vont quand chez nouveau
+    nouvelle nouveaux again
+    monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi
+    vendredi samedi dimanche january february march april june july august september october
+    november december janvier fevrier mars avril mai juin juillet aout septembre octobre
+    novembre decembre
+    """
+STOPWORDS = frozenset(fold(w) for w in _STOP_TEXT.split())
+
+
+def _raw_words(text: str) -> list[str]:
+    text = _ELISION.sub(" ", text)
+    text = _THOUSANDS.sub("", text)
+    return _WORD.findall(text)
+
+
+@cached_when_short()
+def words(text: str) -> tuple[str, ...]:
+    """Every folded word of ``text`` in order (stopwords kept: used for shingles and keys)."""
+    return tuple(w.replace(",", ".") for w in _raw_words(fold(text)))
+
+
+def content_words(text: str) -> tuple[str, ...]:
+    """Folded words without stopwords and one-letter noise, in order."""
+    return tuple(w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
+
+
+def is_number(token: str) -> bool:
+    return token[:1].isdigit()
+
+
+def numbers(text: str) -> frozenset[str]:
+    """Numbers in the text ("5", "10000", "6.2"); years and counts alike."""
+    return frozenset(w for w in words(text) if is_number(w))
+
+
+@cached_when_short()
+def capitalised(text: str) -> frozenset[str]:
+    """Folded tokens written with a capital (or all caps) somewhere but not only sentence-first.
+
+    A cheap named-entity detector that works for both languages: "Kharkiv", "Odesa", "Kursk",
+    "Sbarro", "OTAN". The first word of the text counts only if it is all caps or appears
+    capitalised again later, because headlines start with a capital anyway.
+    """
+    raw = _raw_words(plain(text))
+    found: set[str] = set()
+    for i, w in enumerate(raw):
+        if not w[:1].isupper() or is_number(w):
+            continue
+        token = w.casefold().replace(",", ".")
+        if token in STOPWORDS:
+            continue
+        if i == 0 and not (w.isupper() and len(w) > 1):
+            continue
+        # A Title Case Headline capitalises every word: only keep words that are rare-looking
+        # (the caller weights them by IDF anyway).
+        found.add(token)
+    if is_title_case(text):
+        # Title Case headline: capitals carry no information, fall back to nothing.
+        return frozenset(t for t in found if any(w.isupper() and len(w) > 1 and w.casefold() == t
+                                                 for w in raw))
+    return frozenset(found)
+
+
+_CONNECTORS = frozenset({"of", "and", "for", "the", "de", "du", "des", "la", "le", "et"})
+
+
+@cached_when_short()
+def acronyms(text: str) -> dict[str, frozenset[str]]:
+    """Initials of each run of two to six capitalised words, folded, with the stems of the
+    words they abbreviate: "American Airlines" -> {"aa": {america, airlin}}, "European Central
+    Bank" -> "ecb", "Securities and Exchange Commission" -> "sec" (connectors skipped)."""
+    raw = _raw_words(plain(text))
+    out: dict[str, frozenset[str]] = {}
+    for start, word in enumerate(raw):
+        if not word[:1].isupper() or is_number(word) or word.casefold() in _CONNECTORS:
+            continue
+        run: list[str] = []
+        for w in raw[start:]:
+            if w.casefold() in _CONNECTORS:
+                continue
+            if not w[:1].isupper() or is_number(w) or len(run) == 6:
+                break
+            run.append(w.casefold())
+            if len(run) >= 2:
+                out.setdefault("".join(r[0] for r in run), frozenset(stem(r) for r in run))
+    return out
+
+
+@cached_when_short()
+def lowercase_words(text: str) -> frozenset[str]:
+    """Folded tokens written all in lower case in ``text``: ordinary words, not names."""
+    return frozenset(w.casefold() for w in _raw_words(plain(text)) if w.islower())
+
+
+_SUFFIXES = ("ations", "ation", "ements", "ement", "ings", "ing", "ies", "ied", "ers", "er", "ed",
+             "es", "s", "x", "e")
+
+
+# French/English names of the places and actors the news is about, folded: both languages (and
+# both spellings) give one term, so "nord-coréens"/"North Korean"/"Corée du Nord" and
+# "Koursk"/"Kursk" meet in clustering. Only names, never common words. Countries, their people
+# and capitals are *topics* (many stories a day share them); cities and people name a story.
+_TOPIC_GROUPS = {
+    "russia": "russie russe russes russia russian russians",
+    "korea": "coree coreen coreens coreenne coreennes korea korean koreans",
+    "ukraine": "ukraine ukrainien ukrainiens ukrainienne ukrainiennes ukrainian ukrainians",
+    "kyiv": "kyiv kiev", "moscow": "moscow moscou", "beijing": "beijing pekin",
+    "brussels": "brussels bruxelles", "london": "london londres",
+    "china": "chine chinois chinoise chinoises china chinese",
+    "israel": "israel israelien israeliens israelienne israeliennes israeli israelis",
+    "iran": "iran iranien iraniens iranienne iraniennes iranian iranians",
+    "lebanon": "liban libanais libanaise lebanon lebanese",
+    "syria": "syrie syrien syriens syrienne syria syrian syrians",
+    "turkey": "turquie turc turcs turque turkey turkish",
+    "europe": "europe europeen europeens europeenne europeennes european europeans ue eu",
+    "germany": "allemagne allemand allemands allemande germany german germans",
+    "japan": "japon japonais japonaise japan japanese",
+    "spain": "espagne espagnol espagnols espagnole spain spanish",
+    "italy": "italie italien italiens italienne italy italian italians",
+    "poland": "pologne polonais polonaise poland polish",
+    "india": "inde indien indiens indienne india indian indians",
+    "moldova": "moldavie moldova moldovan", "georgia": "georgie georgia georgian",
+    "africa": "afrique africain africains africaine africa african",
+    "nato": "otan nato",
+    "america": "america american americans americain americains americaine americaines",
+}
+# Common words in both languages (not names): aliased, neither topic nor story.
+_WORD_GROUPS = {
+    "north": "nord north", "south": "sud south",
+    "troops": "troupes troupe troops soldats soldat soldiers soldier",
+}
+_NAME_GROUPS = {
+    "kursk": "kursk koursk", "kharkiv": "kharkiv kharkov", "odesa": "odesa odessa",
+    "putin": "putin poutine", "zelensky": "zelensky zelenski zelenskyy zelenskiy",
+    "netanyahu": "netanyahu netanyahou", "ecb": "bce ecb",
+}
+ALIASES = {word: name for groups in (_TOPIC_GROUPS, _NAME_GROUPS, _WORD_GROUPS)
+           for name, group in groups.items() for word in group.split()}
+TOPIC_NAMES = frozenset(_TOPIC_GROUPS)
+WORD_NAMES = frozenset(_WORD_GROUPS)
+
+
+@lru_cache(maxsize=16384)
+def stem(token: str) -> str:
+    """A light stemmer for both languages: one common suffix off, then cut to six letters.
+
+    Truncation stemming is crude but language-agnostic and measurably helps headline matching
+    ("bankruptcy"/"bankrupt", "troupes"/"troupe", "tapering"/"taper"). Numbers are kept whole.
+    """
+    if token in ALIASES:
+        return ALIASES[token]
+    if token[:1].isdigit() or len(token) <= 4:
+        return token
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            token = token[: -len(suffix)]
+            break
+    return token[:6]
+
+
+@cached_when_short()
+def is_title_case(text: str) -> bool:
+    """A Title Case Headline (most words capitalised): capitals then say nothing about names."""
+    raw = [w for w in _raw_words(plain(text)) if not is_number(w)]
+    return len(raw) >= 3 and sum(1 for w in raw if w[:1].isupper()) >= 0.7 * len(raw)
+
+
+# Markets a market report is about ("Oil sinks on weak China data" / "Wall St. edges lower on China
+# data": two reports on two markets). Kept apart from the stems on purpose: folding "crude" into
+# "oil" or "Wall St." into one word changes which words headlines share, and that alone moved the
+# UCI figures more than any market rule (docs/BENCHMARKS.md, market reports). Money amounts are no
+# market: "dollar", "euro" and "gold" are left out; so are bare "stocks" / "shares" (whose?).
+_MARKET_GROUPS = {
+    "oil": "oil crude brent wti nymex petrole",
+    "metals": "copper aluminium aluminum nickel zinc metals cuivre metaux",
+    "forex": "yuan renminbi yen rupee forex currency currencies devises aussie",
+    "wallstreet": "wallstreet dow sp500 nasdaq nyse",
+    "eurostocks": "ftse dax cac40 stoxx",
+    "asiastocks": "nikkei hangseng sensex kospi topix",
+    "bonds": "treasuries treasury gilts bunds",
+}
+MARKET_NAMES = frozenset(_MARKET_GROUPS)
+_MARKET_WORDS = {word: name for name, group in _MARKET_GROUPS.items() for word in group.split()}
+# Markets named in more than one word, made one word first: "Wall St." / "U.S. stocks" / "S&P 500".
+_MARKET_PHRASES = [
+    (re.compile(r"\bWall\s+(?:Street|St\b\.?)", re.IGNORECASE), "Wallstreet"),
+    (re.compile(r"\bS&P(?:\s*500)?", re.IGNORECASE), "Sp500"),
+    (re.compile(r"\bDow\s+Jones(?:\s+Industrial\s+Average)?", re.IGNORECASE), "Dow"),
+    (re.compile(r"\b(?:U\.\s?S\.?|US|American)\s+(?=(?:stocks?|shares|equities|stock\s+market)\b)",
+                re.IGNORECASE), "Wallstreet "),
+    (re.compile(r"\bHang\s+Seng\b", re.IGNORECASE), "Hangseng"),
+    (re.compile(r"\bCAC\s*40\b", re.IGNORECASE), "Cac40"),
+    (re.compile(r"\bFTSE(?:\s*100)?\b", re.IGNORECASE), "Ftse"),
+]
+_MARKET_HINT = re.compile(r"wall|s&p|dow|u\.?\s?s\.?\s|us\s|american\s|hang|cac|ftse", re.IGNORECASE)
+
+
+@cached_when_short()
+def markets(text: str) -> frozenset[str]:
+    """The markets a headline names (:data:`MARKET_NAMES`): "Crude drops on soft Chinese trade
+    figures" -> {"oil"}; "World stocks, copper, oil dip" -> {"metals", "oil"}."""
+    if _MARKET_HINT.search(text):
+        for pattern, word in _MARKET_PHRASES:
+            text = pattern.sub(word, text)
+    return frozenset(_MARKET_WORDS[w] for w in words(text) if w in _MARKET_WORDS)

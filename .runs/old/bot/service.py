@@ -1,0 +1,43 @@
+"""Long-running poller without Telegram (`newsbot poll`): the scheduler until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Config
+from bot.scheduler import FeedScheduler
+from bot.store import DbExecutor
+
+log = logging.getLogger(__name__)
+
+
+async def serve_poller(config: Config, stop: asyncio.Event) -> None:
+    """Poll on schedule until ``stop`` is set; then shut down cleanly."""
+    executor = DbExecutor(config.storage.path)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    feeds = FeedScheduler(config, executor, scheduler)
+    try:
+        feeds.start()
+        log.warning("polling %d feeds; Ctrl-C to stop", sum(f.enabled for f in config.feeds))
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await feeds.shutdown()
+        executor.close()
+
+
+def run_poller(config: Config) -> int:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_poller(config, stop)
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,117 @@
+"""Versioned migrations, one set per domain so each can evolve on its own.
+
+Migrations are applied in the order of ``MIGRATION_SETS``; within a set, in the order they are
+defined. Never edit an applied migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+core = Migrations("newsbot.core")
+
+
+@core()
+def m001_feeds_articles_clusters(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            title TEXT,
+            created_at REAL NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_attempt_at REAL,
+            last_success_at REAL,
+            last_status INTEGER,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            first_error_at REAL,
+            last_error TEXT,
+            next_due_at REAL NOT NULL DEFAULT 0,
+            dead INTEGER NOT NULL DEFAULT 0,
+            permanent_url TEXT,
+            ttl_seconds REAL,
+            bozo TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_feeds_due ON feeds(enabled, next_due_at)")
+    db.execute(
+        """
+        CREATE TABLE clusters (
+            id INTEGER PRIMARY KEY,
+            representative_id INTEGER,
+            title TEXT NOT NULL DEFAULT '',
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            size INTEGER NOT NULL DEFAULT 0,
+            source_count INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_clusters_updated ON clusters(updated_at)")
+    db.execute("CREATE INDEX idx_clusters_last_seen ON clusters(last_seen)")
+    db.execute(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+            guid TEXT NOT NULL,
+            link TEXT NOT NULL DEFAULT '',
+            canonical_url TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            source_url TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            published_at REAL NOT NULL,
+            fetched_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            language TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
+            summary_raw TEXT NOT NULL DEFAULT '',
+            is_google_news INTEGER NOT NULL DEFAULT 0,
+            related_json TEXT NOT NULL DEFAULT '[]',
+            content_hash TEXT NOT NULL DEFAULT '',
+            duplicate_of INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            cluster_id INTEGER REFERENCES clusters(id) ON DELETE SET NULL,
+            UNIQUE(feed_id, guid)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_articles_canonical ON articles(canonical_url)")
+    db.execute("CREATE INDEX idx_articles_published ON articles(published_at)")
+    db.execute("CREATE INDEX idx_articles_fetched ON articles(fetched_at)")
+    db.execute("CREATE INDEX idx_articles_cluster ON articles(cluster_id)")
+    db.execute("CREATE INDEX idx_articles_duplicate ON articles(duplicate_of)")
+    db.execute(
+        """
+        CREATE TABLE article_tags (
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            matched TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (article_id, tag)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_article_tags_tag ON article_tags(tag, article_id)")
+    db["articles"].enable_fts(
+        ["title", "summary"],
+        fts_version="FTS5",
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 2",
+    )
+
+
+# Later domains register their own sets here (see bot/store/*.py); db.py applies them in order.
+MIGRATION_SETS: list[Migrations] = [core]
+
+
+def register(migrations: Migrations) -> Migrations:
+    """Add a domain's migration set after the core one (idempotent)."""
+    if migrations not in MIGRATION_SETS:
+        MIGRATION_SETS.append(migrations)
+    return migrations

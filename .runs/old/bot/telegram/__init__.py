@@ -1,0 +1,1 @@
+"""Telegram: the bot application, its handlers and reliable digest delivery."""

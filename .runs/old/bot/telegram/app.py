@@ -1,0 +1,214 @@
+"""Build and run the Telegram application (``newsbot run``): bot, digests and feed polling together.
+
+``build_application`` wires python-telegram-bot to our parts: the configured Bot API base URL,
+the delivery rate limiter, the handlers, and a ``post_init`` that registers the command menus
+(French and English; a failure is logged and the bot runs on), makes the configured channels
+subscribers, re-creates every digest job from SQLite, schedules priority alerts and the resume of
+interrupted digests, and starts the feed poller on the same APScheduler as the job queue.
+
+``post_init`` runs only under ``run_polling()``: code driving ``initialize()``/``start()`` by hand
+(tests) must call ``await application.post_init(application)`` itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
+
+from bot.config import Config, read_env
+from bot.errors import NewsbotError
+from bot.store.db import DbExecutor
+from bot.telegram import delivery, handlers, schedule
+from bot.telegram.logs import install_redaction, redact
+from bot.telegram.state import SERVICES_KEY, Services, get_services
+from bot.telegram.texts import LANGUAGES, command_menu
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+POLL_TIMEOUT = 10                 # seconds of one getUpdates long poll (stop waits at most this)
+WATCHDOG_INTERVAL = 2.0           # seconds between checks that polling is still alive
+FATAL_KEY = "fatal"
+
+
+def build_application(
+    config: Config,
+    token: str,
+    executor: DbExecutor,
+    *,
+    rate_limiter: BaseRateLimiter | None = None,
+    poll_feeds: bool = True,
+    clock: Callable[[], float] = time.time,
+) -> Application:
+    """The configured Application (not started). ``rate_limiter``/``poll_feeds``/``clock`` are for tests."""
+    install_redaction(token)
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(config.telegram.api_base_url)
+        .rate_limiter(rate_limiter if rate_limiter is not None else delivery.make_rate_limiter())
+        .concurrent_updates(32)               # one slow /digest must not hold everybody's commands
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = Services(config=config, executor=executor, clock=clock)
+    application.bot_data["poll_feeds"] = poll_feeds
+    handlers.register(application)
+    return application
+
+
+async def register_commands(application: Application) -> bool:
+    """setMyCommands for French, English, the default language and the bot admins' chats.
+
+    Failures are logged, never raised: the bot works without menus.
+    """
+    config = get_services(application.bot_data).config
+    bot = application.bot
+    ok = True
+    menus: list[tuple[str | None, Any, list[tuple[str, str]]]] = [
+        (language, None, command_menu(language)) for language in LANGUAGES
+    ]
+    menus.append((None, None, command_menu(config.telegram.language)))
+    for admin in config.telegram.admins:
+        menus.append((None, BotCommandScopeChat(admin), command_menu(config.telegram.language, admin=True)))
+    for language, scope, menu in menus:
+        try:
+            await bot.set_my_commands([BotCommand(c, d) for c, d in menu], scope=scope,
+                                      language_code=language)
+        except TelegramError as exc:
+            ok = False
+            log.warning("could not register the command menu (%s%s): %s", language or "default",
+                        " admin" if scope else "", exc)
+    return ok
+
+
+def start_feed_poller(application: Application) -> None:
+    """Start the lead's FeedScheduler on the job queue's APScheduler; /reload calls its reload_now."""
+    services = get_services(application.bot_data)
+    try:
+        from bot.scheduler import FeedScheduler
+    except ImportError as exc:                    # pragma: no cover - while the poller is being built
+        log.warning("feed polling is not available: %s", exc)
+        return
+    assert application.job_queue is not None
+    feeds = FeedScheduler(services.config, services.executor, application.job_queue.scheduler)
+    feeds.start()
+    services.feed_scheduler = feeds
+    reload_now = getattr(feeds, "reload_now", None)
+    if reload_now is not None:
+        services.reload = reload_now
+        application.bot_data["reload"] = reload_now
+    listeners = getattr(feeds, "listeners", None)
+    if isinstance(listeners, list):
+        listeners.append(lambda config: application.create_task(apply_config(application, config)))
+
+
+async def apply_config(application: Application, config: Config) -> None:
+    """A reloaded config: new tags, channels, digest defaults and admins apply at once."""
+    services = get_services(application.bot_data)
+    old = services.config
+    services.config = config
+    if (old.telegram.token_env, old.telegram.api_base_url) != (config.telegram.token_env,
+                                                                config.telegram.api_base_url):
+        log.warning("telegram.token_env / api_base_url changed: restart newsbot for it to apply")
+    await schedule.sync_config_channels(application)
+    await schedule.sync_schedules(application)
+    if old.telegram.admins != config.telegram.admins or old.telegram.language != config.telegram.language:
+        await register_commands(application)
+
+
+def polling_failure(application: Application) -> BaseException | None:
+    """The error that ended the updater's polling loop, or None while it runs.
+
+    PTB's retry loop gives up for good on InvalidToken (a 401 to getUpdates: the token was
+    revoked) and leaves ``updater.running`` True: the process would live on deaf, its digests
+    all failing. There is no public hook for this, hence the look at the polling task.
+    """
+    task = getattr(application.updater, "_Updater__polling_task", None)
+    if not isinstance(task, asyncio.Task) or not task.done() or task.cancelled():
+        return None
+    return task.exception()
+
+
+async def watch_polling(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop ``newsbot run`` (exit 1, one line) when polling died, instead of running deaf."""
+    error = polling_failure(context.application)
+    if error is None or FATAL_KEY in context.application.bot_data:
+        return
+    context.application.bot_data[FATAL_KEY] = error
+    log.critical("polling Telegram stopped for good (%s): stopping newsbot", error)
+    context.application.stop_running()
+
+
+async def post_init(application: Application) -> None:
+    await register_commands(application)
+    await schedule.sync_config_channels(application)
+    await schedule.sync_schedules(application)
+    assert application.job_queue is not None
+    schedule.start_background_jobs(application.job_queue)
+    if application.bot_data.get("watch_polling"):
+        application.job_queue.run_repeating(watch_polling, WATCHDOG_INTERVAL, name="polling-watchdog")
+    if application.bot_data.get("poll_feeds", True):
+        start_feed_poller(application)
+    log.warning("newsbot is running as @%s; Ctrl-C to stop", application.bot.username)
+
+
+async def post_stop(application: Application) -> None:
+    services = get_services(application.bot_data)
+    feeds = services.feed_scheduler
+    if feeds is not None:
+        await feeds.shutdown()
+        services.feed_scheduler = None
+
+
+def _stderr(line: str) -> None:
+    print(redact(line), file=sys.stderr)
+
+
+def run_bot(config: Config) -> int:
+    """``newsbot run``: poll feeds, send digests and answer commands until SIGINT/SIGTERM."""
+    env = config.telegram.token_env
+    token = read_env(env)
+    if token is None:
+        _stderr(f"newsbot: no Telegram bot token: set the environment variable {env} "
+                "(the token from @BotFather; [telegram] token_env names the variable)")
+        return 1
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        logging.getLogger("bot").setLevel(logging.INFO)
+    executor = DbExecutor(config.storage.path)
+    try:
+        application = build_application(config, token, executor)
+        application.bot_data["watch_polling"] = True
+        application.run_polling(
+            timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
+            stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=False,
+        )
+        fatal = application.bot_data.get(FATAL_KEY)
+        if fatal is not None:
+            raise fatal
+    except InvalidToken:
+        _stderr(f"newsbot: Telegram refused the bot token in {env} (check it with @BotFather)")
+        return 1
+    except NetworkError as exc:
+        _stderr(f"newsbot: cannot reach the Telegram Bot API at {config.telegram.api_base_url}: {exc}")
+        return 1
+    except NewsbotError:
+        raise                                     # the CLI prints these as one line
+    except Exception:
+        # Through logging, so the traceback is redacted like every other record.
+        log.critical("newsbot stopped on an unexpected error", exc_info=True)
+        return 1
+    finally:
+        executor.close()
+    return 0

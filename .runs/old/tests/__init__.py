@@ -1,0 +1,1 @@
+"""newsbot tests (a package, so helpers import as ``tests.feedserver``)."""

@@ -1,0 +1,59 @@
+"""``newsbot clusters``: largest first, sources, first seen; filters and bad input."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.store import open_database
+from tests.helpers import write_config
+from tests.test_dedup_store import add
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"})
+    db = open_database(tmp_path / "news.db")
+    now = time.time() - 3600
+    add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters", at=now)
+    add(db, "Sbarro files for bankruptcy protection for the second time - CNBC", source="CNBC", gn=True,
+        at=now + 60)
+    add(db, "Pizza chain Sbarro files for second bankruptcy in three years", source="CNN Money", at=now + 120)
+    add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters.com - Business",
+        at=now + 180)
+    add(db, "Magnitude 5.4 earthquake shakes southern Peru, no tsunami warning", source="AP", at=now)
+    db.conn.close()
+    return path
+
+
+def test_lists_largest_first_with_sources(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(cfg), "clusters"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("[4 articles, 3 sources, first seen ")
+    assert "Sbarro files for bankruptcy protection for the second time" in out[0]
+    assert out[1].strip() == "Reuters, CNBC, CNN Money"          # one name per publisher
+    assert "Peru" in out[2]
+
+
+def test_min_sources_filters(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(cfg), "clusters", "--min-sources", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Sbarro" in out and "Peru" not in out
+    assert main(["--config", str(cfg), "clusters", "--min-sources", "9"]) == 0
+    assert capsys.readouterr().out.strip() == "no cluster matches"
+
+
+def test_since_window(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(cfg), "clusters", "--since", "1m"]) == 0
+    assert capsys.readouterr().out.strip() == "no cluster matches"
+
+
+@pytest.mark.parametrize("args", [["--since", "soon"], ["--min-sources", "0"]])
+def test_bad_input_is_one_line_and_exit_1(cfg: Path, capsys: pytest.CaptureFixture[str],
+                                          args: list[str]) -> None:
+    assert main(["--config", str(cfg), "clusters", *args]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("newsbot:") and "\n" not in err

@@ -1,0 +1,85 @@
+"""The running poller: jobs per feed, and config edits picked up without a restart."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.scheduler import JOB_PREFIX, FeedScheduler
+from bot.store import DbExecutor
+from tests.feedserver import FeedServer
+from tests.helpers import load, rss, wait_for, write_config
+
+
+def edit(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    mtime = time.time() + 1  # make sure the mtime moves even on coarse file systems
+    os.utime(path, (mtime, mtime))
+
+
+@pytest.fixture
+async def running(feed_server: FeedServer, tmp_path: Path):
+    feed_server.route("/a.xml", rss([("a1", "Alpha")]))
+    feed_server.route("/b.xml", rss([("b1", "Bravo")]))
+    cfg = write_config(tmp_path, {"A": feed_server.url("/a.xml")}, polling='reload_check = "0.1s"')
+    config = load(cfg)
+    executor = DbExecutor(config.storage.path)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    feeds = FeedScheduler(config, executor, scheduler, first_poll_within=0.0)
+    feeds.start()
+    yield cfg, feeds
+    scheduler.shutdown(wait=False)
+    await feeds.shutdown()
+    executor.close()
+
+
+def job_ids(feeds: FeedScheduler) -> set[str]:
+    return {j.id for j in feeds.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX)}
+
+
+async def test_config_edit_adds_and_removes_feeds(running, feed_server: FeedServer) -> None:
+    cfg, feeds = running
+    await wait_for(lambda: feed_server.hits("/a.xml") == 1)
+    text = cfg.read_text()
+    edit(cfg, text + f'\n[[feeds]]\nname = "B"\nurl = "{feed_server.url("/b.xml")}"\ninterval = "1h"\n')
+    await wait_for(lambda: feed_server.hits("/b.xml") == 1)
+    assert job_ids(feeds) == {JOB_PREFIX + "A", JOB_PREFIX + "B"}
+    assert feeds.scheduler.get_job(JOB_PREFIX + "B").trigger.interval.total_seconds() == 3600
+    edit(cfg, text.replace('name = "A"', 'name = "A"\ninterval = "2h"'))
+    await wait_for(lambda: job_ids(feeds) == {JOB_PREFIX + "A"})
+    await wait_for(lambda: feeds.scheduler.get_job(JOB_PREFIX + "A").trigger.interval.total_seconds() == 7200)
+
+
+async def test_invalid_edit_keeps_last_good_config(running, caplog: pytest.LogCaptureFixture) -> None:
+    cfg, feeds = running
+    caplog.set_level(logging.ERROR, logger="bot.scheduler")
+    edit(cfg, cfg.read_text() + "\n[polling]\nconcurrency = 3\n")   # duplicate table: TOML error
+    await wait_for(lambda: bool(feeds.last_reload_error))
+    assert "TOML syntax error" in feeds.last_reload_error
+    assert "keeping the running config" in caplog.text
+    assert job_ids(feeds) == {JOB_PREFIX + "A"}
+    assert feeds.config.feeds[0].name == "A"
+
+
+async def test_reload_now_reports(running) -> None:
+    cfg, feeds = running
+    message = await feeds.reload_now()
+    assert message.startswith("config reloaded: 1 feeds")
+
+
+async def test_polling_change_swaps_the_fetcher_and_shutdown_closes_the_old_one(running) -> None:
+    cfg, feeds = running
+    old = feeds.fetcher
+    await old.open()
+    cfg.write_text(cfg.read_text().replace('timeout = "2s"', 'timeout = "3s"'), encoding="utf-8")
+    await feeds.reload_now()
+    assert feeds.fetcher is not old and feeds.pipeline.fetcher is feeds.fetcher
+    assert old.is_open                        # still open for fetches in flight
+    await feeds.shutdown()
+    assert not old.is_open                    # closed at shutdown, not leaked

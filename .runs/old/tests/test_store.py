@@ -1,0 +1,139 @@
+"""The SQLite store: real database files, migrations, idempotent article saving, retention."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.config import FeedConfig
+from bot.errors import StorageError
+from bot.models import Article
+from bot.store import open_database
+from bot.store.articles import article_tags, prune_articles, save_articles
+from bot.store.feeds import feed_state, sync_feeds
+
+
+def make_article(
+    guid: str, title: str = "Title", summary: str = "Summary", fetched: float = 1000.0
+) -> Article:
+    return Article(
+        guid=guid, link=f"https://example.org/{guid}", canonical_url=f"https://example.org/{guid}",
+        title=title, source="Example", published_at=fetched, fetched_at=fetched, summary=summary,
+        tags={"russia": "Russie"},
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    database = open_database(tmp_path / "news.db")
+    sync_feeds(database, [FeedConfig(name="f", url="https://example.org/rss", interval=600)], 0.0)
+    return database
+
+
+def feed_id(db) -> int:
+    return feed_state(db, "f")["id"]
+
+
+def test_database_is_wal_with_foreign_keys(db) -> None:
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert {"feeds", "articles", "clusters", "article_tags", "articles_fts"} <= set(db.table_names())
+
+
+def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
+    open_database(tmp_path / "a.db").conn.close()
+    db = open_database(tmp_path / "a.db")
+    names = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations")]
+    assert len(names) == len(set(names))
+
+
+def test_unusable_database_is_a_storage_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError):
+        open_database(path)
+
+
+def test_article_seen_again_is_not_inserted_twice(db) -> None:
+    fid = feed_id(db)
+    new, updated, unchanged = save_articles(db, fid, [make_article("a"), make_article("b")], 1000)
+    assert len(new) == 2 and not updated and unchanged == 0
+    new, updated, unchanged = save_articles(db, fid, [make_article("a"), make_article("b")], 2000)
+    assert not new and not updated and unchanged == 2
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+
+
+def test_changed_title_updates_the_row(db) -> None:
+    fid = feed_id(db)
+    (first,), _, _ = save_articles(db, fid, [make_article("a", title="Old title")], 1000)
+    new, updated, _ = save_articles(db, fid, [make_article("a", title="New title")], 2000)
+    assert not new and updated == [first]
+    row = db.execute("SELECT title, fetched_at, updated_at FROM articles WHERE id = ?", (first,)).fetchone()
+    assert row == ("New title", 1000.0, 2000.0)
+    hits = db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'new'").fetchall()
+    assert hits == [(first,)]
+
+
+def test_tags_saved_with_matched_text(db) -> None:
+    (aid,), _, _ = save_articles(db, feed_id(db), [make_article("a")], 1000)
+    assert article_tags(db, aid) == {"russia": "Russie"}
+
+
+def test_same_guid_in_two_feeds_are_two_articles(db) -> None:
+    sync_feeds(db, [FeedConfig(name="f", url="https://example.org/rss", interval=600),
+                    FeedConfig(name="g", url="https://other.example/rss", interval=600)], 0.0)
+    save_articles(db, feed_id(db), [make_article("a")], 1000)
+    save_articles(db, feed_state(db, "g")["id"], [make_article("a")], 1000)
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+
+
+def test_retention_prunes_articles_tags_and_empty_clusters(db) -> None:
+    fid = feed_id(db)
+    (old,), _, _ = save_articles(db, fid, [make_article("old", fetched=100.0)], 100)
+    (new,), _, _ = save_articles(db, fid, [make_article("new", fetched=5000.0)], 5000)
+    db.execute("INSERT INTO clusters (id, title, first_seen, last_seen, size, updated_at) "
+               "VALUES (1, 't', 100, 100, 1, 100), (2, 't', 5000, 5000, 1, 5000)")
+    db.execute("UPDATE articles SET cluster_id = 1 WHERE id = ?", (old,))
+    db.execute("UPDATE articles SET cluster_id = 2 WHERE id = ?", (new,))
+    assert prune_articles(db, older_than=1000.0) == 1
+    assert [r[0] for r in db.execute("SELECT id FROM articles")] == [new]
+    assert [r[0] for r in db.execute("SELECT id FROM clusters")] == [2]
+    assert db.execute("SELECT count(*) FROM article_tags WHERE article_id = ?", (old,)).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 1
+
+
+def test_sync_feeds_disables_removed_and_resets_changed_url(db) -> None:
+    db.execute("UPDATE feeds SET etag = 'x', error_count = 3 WHERE name = 'f'")
+    sync_feeds(db, [FeedConfig(name="f", url="https://example.org/new-rss", interval=600)], 10.0)
+    state = feed_state(db, "f")
+    assert state["etag"] is None and state["error_count"] == 0 and state["enabled"] == 1
+    sync_feeds(db, [FeedConfig(name="g", url="https://example.org/g", interval=600)], 10.0)
+    assert feed_state(db, "f")["enabled"] == 0
+
+
+def test_foreign_keys_enforced(db) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO article_tags (article_id, tag) VALUES (999, 'x')")
+
+
+def test_apply_retention_prunes_and_repairs_clusters(db) -> None:
+    from bot import dedup
+    from bot.store.retention import apply_retention
+
+    fid = feed_id(db)
+    old = make_article("old", title="Storm hits the northern coast of Luzon", fetched=100.0)
+    new = make_article("new", title="Storm hits the northern coast of Luzon", fetched=5000.0)
+    new.canonical_url = old.canonical_url          # the same article again: a duplicate
+    ids, _, _ = save_articles(db, fid, [old], 100)
+    dedup.process_articles(db, ids, 100)
+    ids2, _, _ = save_articles(db, fid, [new], 5000)
+    dedup.process_articles(db, ids2, 5000)
+    cluster = db.execute("SELECT cluster_id FROM articles WHERE id = ?", (ids2[0],)).fetchone()[0]
+    assert cluster is not None
+    assert apply_retention(db, older_than=1000.0) == 1
+    rep, size = db.execute("SELECT representative_id, size FROM clusters WHERE id = ?", (cluster,)).fetchone()
+    assert rep == ids2[0] and size == 1
+    leftovers = db.execute("SELECT count(*) FROM dedup_title_keys WHERE article_id = ?", (ids[0],)).fetchone()
+    assert leftovers == (0,)
