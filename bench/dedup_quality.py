@@ -309,7 +309,8 @@ def score_uci(path: Path, tag: Callable[[str, str], dict[str, str]], seeds: Iter
         pp, pr, _, _ = pairwise(pred, gold)
         label = order if order == "timestamp" else (
             f"±{jitter_hours:g} h seed {seed}" if jitter_hours > 0 else f"shuffled seed {seed}")
-        print(f"UCI {path.name} ({len(records)} headlines, {len(set(gold.values()))} stories, {label} order): "
+        print(f"UCI {path.name} ({len(records)} headlines, {len(set(gold.values()))} stories, "
+              f"{label} order): "
               f"{len(set(pred.values()))} clusters")
         print(f"  clusters    B-cubed  P {bp:.3f}  R {br:.3f}  F1 {bf:.3f}   pairwise P {pp:.3f} R {pr:.3f}")
         merged_gold = {k: ("markets" if v.startswith(MARKET_STORIES) else v) for k, v in gold.items()}

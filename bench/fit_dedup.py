@@ -1,9 +1,10 @@
 """Fit the story-clustering model (bot/dedup/weights.py) on the development data.
 
-    .venv/bin/python bench/fit_dedup.py [--write] [--windows 24 36 48 72] [--uci PATH]
+    .venv/bin/python bench/fit_dedup.py [--write] [--windows 24 36 72] [--thresholds 0.5 0.6 0.7]
+        [--recent 10] [--uci PATH]
 
 Development data: the UCI News Aggregator 6,366 headlines (../shared/eval; Google News's own
-story ids) in two realistic orders (times moved within ±6 h, seeds 11 and 12: not the seeds
+story ids) in a realistic order (times moved within ±6 h, seed 11: not a seed
 bench/dedup_quality.py scores), and the project's labelled corpus (tests/data/dedup/, French
 and English, with summaries and tags). The 999-row sample is the 6,366 file's first rows, so it
 adds nothing to fit on; it is scored by bench/dedup_quality.py.
@@ -17,9 +18,9 @@ adds nothing to fit on; it is scored by bench/dedup_quality.py.
 2. A logistic regression with a small L2 penalty (Newton's method, pure Python: no numpy or
    scikit-learn needed), each data set weighing the same in the loss.
 3. The threshold: the online clusterer (the same :func:`bot.dedup.story.decide`, its own
-   clusters as stories) is run on each data set at thresholds 0.30-0.90, and the highest mean
-   B-cubed F1 whose UCI precision is >= ``--min-precision`` (0.92: the hidden streams reward
-   precision) wins.
+   clusters as stories) is run on each data set at each ``--thresholds``, and the highest mean
+   B-cubed F1 whose UCI precision is >= ``--min-precision`` and whose corpus precision is >=
+   ``--corpus-min-precision`` (0.99: no false merge among our hard negatives) wins.
 4. ``--windows``: the story window (hours after a story's newest article) is chosen the same
    way, refitting at each.
 
@@ -51,8 +52,22 @@ WEIGHTS_FILE = ROOT / "bot" / "dedup" / "weights.py"
 # Not fitted: no development record carries Google News related coverage that links two stored
 # articles, so its weight cannot be learned. Google News's grouping is the granularity the
 # clusterer aims at (issue 11, item 4), so a related-coverage link alone reaches any threshold.
-FIXED = {"related": 10.0}
-FIT_SEEDS = (11, 12)
+FIXED = {"related": 10.0, "templated": -10.0}
+# Nor can "templated" (a title that is a recent member's with another name in the slot: "Météo
+# Groix : prévisions..." / "Météo Lorient : ..."): the UCI headlines are mostly Title Case, where
+# capitals name nothing, so it almost never fires there, while a day of regional news is full of
+# it. Two templated headlines with different names are two stories: it vetoes.
+# Signs fixed in advance: evidence that two headlines tell other stories (a distinctive word of
+# one side the other lacks, names, numbers or countries in conflict, time apart, the same outlet
+# twice) may only lower the score, and similarity may only raise it. Fitted freely, correlated
+# features took the other sign ("the article's rarest words are missing" *raised* the UCI score,
+# because other features already counted them), and a weather template of two towns then scored
+# 0.98: a rule that holds on one data set and inverts the evidence. A feature whose fitted weight
+# has the wrong sign is left out (weight 0) and the rest refitted.
+NEGATIVE = {"rare_missing", "story_rare_missing", "distinct_disagree", "names_conflict", "numbers_conflict",
+            "countries_conflict", "gap", "same_source"}
+UNSIGNED = {"has_text"}        # an indicator that corrects text_centroid's scale: either sign
+FIT_SEEDS = (11,)
 DUP_WINDOW = 3 * 86400.0
 
 
@@ -87,8 +102,10 @@ class Stream:
         for term in sorted(st.index_terms(doc, idf)):
             recent = [c for t, c in self.postings.get(term, []) if lo <= t <= hi]
             found += [(term, c) for c in recent[-POSTINGS_PER_TERM:]]
-        return [st.Story(c, tuple(sorted(self.members[c], key=lambda m: (-m.published_at, -m.id))[:st.RECENT]),
-                         0, self.centroid(c, doc, idf))
+        def recent(c: int) -> tuple[Doc, ...]:
+            return tuple(sorted(self.members[c], key=lambda m: (-m.published_at, -m.id))[:st.RECENT])
+
+        return [st.Story(c, recent(c), 0, self.centroid(c, doc, idf))
                 for c in st.candidate_clusters(found, idf)]
 
     def centroid(self, cluster: int, doc: Doc, idf: Idf) -> st.Centroid:
@@ -121,7 +138,10 @@ def docs_of(records: list[dict[str, Any]], tag: Callable[[str, str], dict[str, s
     return out
 
 
-def pairs(records: list[dict[str, Any]], docs: list[Doc], window: float) -> list[tuple[tuple[float, ...], int]]:
+Pair = tuple[tuple[float, ...], int]
+
+
+def pairs(records: list[dict[str, Any]], docs: list[Doc], window: float) -> list[Pair]:
     """(features, same story?) for each article and candidate labelled story (teacher forcing)."""
     stream, groups, ids, out = Stream(window), {}, {}, []
     for rec, doc in zip(records, docs, strict=True):
@@ -133,7 +153,8 @@ def pairs(records: list[dict[str, Any]], docs: list[Doc], window: float) -> list
         groups[rec["dup_group"]] = story
         for candidate in stream.stories(doc, idf):
             if st.open_story(candidate, doc.published_at):
-                out.append((st.features(doc, candidate, idf, doc.published_at), int(candidate.cluster_id == story)))
+                x = st.features(doc, candidate, idf, doc.published_at)
+                out.append((x, int(candidate.cluster_id == story)))
         stream.add(doc, idf, story)
         stream.add_key(doc, story)
     return out
@@ -213,9 +234,19 @@ def fit_lr(rows: list[tuple[tuple[float, ...], int, float]], l2: float = 1.0, st
 
 
 def fit_fixed(rows: list[tuple[tuple[float, ...], int, float]], l2: float) -> tuple[float, list[float]]:
-    """:func:`fit_lr` on the features not in :data:`FIXED`; those get their fixed weight."""
+    """:func:`fit_lr` on the features not in :data:`FIXED` (those get their fixed weight), with
+    the signs of :data:`NEGATIVE` (<= 0) and of the others (>= 0): a feature fitted with the
+    wrong sign is dropped and the rest refitted, until every sign holds."""
     free = [i for i, name in enumerate(st.FEATURES) if name not in FIXED]
-    b0, w = fit_lr([(tuple(x[i] for i in free), y, wt) for x, y, wt in rows], l2)
+    while True:
+        b0, w = fit_lr([(tuple(x[i] for i in free), y, wt) for x, y, wt in rows], l2)
+        wrong = [i for i, value in zip(free, w, strict=True) if st.FEATURES[i] not in UNSIGNED
+                 and value != 0 and (value > 0) == (st.FEATURES[i] in NEGATIVE)]
+        if not wrong:
+            break
+        worst = max(wrong, key=lambda i: abs(w[free.index(i)]))
+        print(f"  {st.FEATURES[worst]} fitted with the wrong sign ({w[free.index(worst)]:+.2f}): left out")
+        free.remove(worst)
     weights = [FIXED.get(name, 0.0) for name in st.FEATURES]
     for i, value in zip(free, w, strict=True):
         weights[i] = value
@@ -270,18 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=float, nargs="+", default=[st.WINDOW / st.HOURS])
     ap.add_argument("--thresholds", type=float, nargs="+",
                     default=[0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
-    ap.add_argument("--min-precision", type=float, default=0.92)
+    ap.add_argument("--min-precision", type=float, default=0.88)
+    ap.add_argument("--corpus-min-precision", type=float, default=0.99)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--write", action="store_true", help="rewrite bot/dedup/weights.py")
-    ap.add_argument("--quick", action="store_true", help="one UCI order only (while experimenting)")
     ap.add_argument("--recent", type=int, default=st.RECENT, help="members a story is compared through")
     args = ap.parse_args(argv)
     st.RECENT = args.recent
     tag = _tagger()
-    sets = datasets(args.uci, args.corpus)
-    if args.quick:
-        sets = {n: r for i, (n, r) in enumerate(sets.items()) if i != 1}
-    data = {name: (recs, docs_of(recs, tag)) for name, recs in sets.items()}
+    data = {name: (recs, docs_of(recs, tag)) for name, recs in datasets(args.uci, args.corpus).items()}
     best: tuple[float, float, float, float, list[float]] | None = None   # (f1, window, threshold, b0, w)
     for hours in args.windows:
         rows: list[tuple[tuple[float, ...], int, float]] = []
@@ -306,11 +334,12 @@ def main(argv: list[str] | None = None) -> int:
             model = st.Model(b0, tuple(w), threshold)
             scores = evaluate(data, model, hours * st.HOURS)
             uci_p = min((s[0] for n, s in scores.items() if n.startswith("uci")), default=1.0)
+            corpus_p = scores["corpus"][0]
             mean_f1 = sum(s[2] for s in scores.values()) / len(scores)
-            ok = uci_p >= args.min_precision
+            ok = uci_p >= args.min_precision and corpus_p >= args.corpus_min_precision
             print(f"  threshold {threshold:.2f}: " + "; ".join(
                 f"{n} P {p:.3f} R {r:.3f} F1 {f:.3f}" for n, (p, r, f) in scores.items())
-                + f"  mean F1 {mean_f1:.3f}{'' if ok else '  (UCI P too low)'}")
+                + f"  mean F1 {mean_f1:.3f}{'' if ok else '  (precision too low)'}")
             if ok and (best is None or mean_f1 > best[0]):
                 best = (mean_f1, hours, threshold, b0, w)
     if best is None:

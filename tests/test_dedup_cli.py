@@ -74,6 +74,8 @@ def test_explain_shows_each_article_its_story_features_and_score(
     assert "features: title_story " in out and "gap " in out
 
 
-def test_explain_unknown_cluster_is_one_line_and_exit_1(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_unknown_cluster_is_one_line_and_exit_1(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--config", str(cfg), "clusters", "--explain", "999"]) == 1
     assert "no cluster 999" in capsys.readouterr().err

@@ -361,7 +361,8 @@ def test_no_cluster_is_merged_or_redecided_later(db: Database) -> None:
     b = add(db, "Pizza chain closing dozens of mall restaurants", source="WSJ", at=T + 120)
     first, second = state(db, a)[1], state(db, b)[1]
     assert first != second
-    add(db, "Sbarro pizza chain files for bankruptcy, closing dozens of mall restaurants", source="AP", at=T + 240)
+    add(db, "Sbarro pizza chain files for bankruptcy, closing dozens of mall restaurants", source="AP",
+        at=T + 240)
     assert {state(db, a)[1], state(db, b)[1]} == {first, second}
     assert db.execute("SELECT COUNT(*) FROM clusters WHERE id IN (?, ?)", (first, second)).fetchone()[0] == 2
 
@@ -370,7 +371,8 @@ def test_each_decision_is_recorded_with_its_layer_story_and_features(db: Databas
     a = add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters")
     b = add(db, "Sbarro files for bankruptcy protection for the second time - CNBC", source="CNBC", at=T + 60)
     c = add(db, "Pizza chain Sbarro files for second bankruptcy in three years", source="CNN", at=T + 3600)
-    rows = {r[0]: r[1:] for r in db.execute("SELECT article_id, layer, compared, score, features FROM dedup_decisions")}
+    rows = {r[0]: r[1:] for r in db.execute(
+        "SELECT article_id, layer, compared, score, features FROM dedup_decisions")}
     assert rows[a][:2] == ("new", None)                    # nothing to compare with yet
     assert rows[b][:2] == ("title", a)                      # a copy, and of which article
     layer, compared, score, feats = rows[c]
@@ -384,8 +386,8 @@ def test_a_restart_mid_stream_changes_no_decision(tmp_path: Path) -> None:
 
     from bot.dedup import engine
 
-    records = [json.loads(line) for line in
-               (Path(__file__).parent / "data" / "dedup" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    corpus = Path(__file__).parent / "data" / "dedup" / "corpus.jsonl"
+    records = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
     records.sort(key=lambda r: (float(r["published"]), str(r["id"])))
 
     def run(path: Path, restart_at: int | None) -> list[tuple]:
@@ -399,10 +401,30 @@ def test_a_restart_mid_stream_changes_no_decision(tmp_path: Path) -> None:
             add(db, r["title"], source=r["source"], url=r["url"], summary=r["summary"], at=r["published"],
                 gn=r["is_google_news"], related=[RelatedLink(**x) for x in r["related"]], feed=r["feed"])
         out = db.execute("SELECT a.title, a.duplicate_of, a.cluster_id, d.layer, d.compared, d.score "
-                         "FROM articles a JOIN dedup_decisions d ON d.article_id = a.id ORDER BY a.id").fetchall()
+                         "FROM articles a JOIN dedup_decisions d ON d.article_id = a.id "
+                         "ORDER BY a.id").fetchall()
         db.conn.close()
         return out
 
     once = run(tmp_path / "once.db", None)
     assert len(once) == len(records)
     assert run(tmp_path / "restarted.db", len(records) // 2) == once
+
+
+def test_templates_and_town_names_carry_no_join(db: Database) -> None:
+    """A day of regional news: each town's weather is its own story, and a town's news never
+    joins its weather through the town's name (the old centroid chained 49 such items)."""
+    towns = ["Lorient", "Groix", "Quimper", "Vannes", "Brest", "Auray", "Morlaix", "Pontivy", "Redon",
+             "Lannion", "Carhaix", "Concarneau", "Ploërmel", "Guingamp", "Dinan", "Fougères", "Vitré",
+             "Landerneau", "Douarnenez", "Paimpol"]
+    weather = {t: add(db, f"Météo {t} : prévisions du jeudi 4 décembre", source="Ouest-France",
+                      at=T + 60 * i) for i, t in enumerate(towns)}
+    assert len({state(db, a)[1] for a in weather.values()}) == len(towns)
+    news = add(db, "Groix. La doyenne de l'île a fêté ses 103 ans", source="Le Télégramme", at=T + 900)
+    market = add(db, "Lorient. Un nouveau marché bio s'installe place Alsace-Lorraine", source="Ouest-France",
+                 at=T + 1000)
+    other = add(db, "Quimper. Un nouveau marché bio s'installe place Saint-Corentin", source="Ouest-France",
+                at=T + 1100)
+    clusters = {state(db, a)[1] for a in weather.values()}
+    assert state(db, news)[1] not in clusters
+    assert state(db, market)[1] not in clusters and state(db, other)[1] != state(db, market)[1]

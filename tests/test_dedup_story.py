@@ -19,10 +19,12 @@ HOUR = 3600.0
 
 TOWNS = ["Lorient", "Groix", "Quimper", "Vannes", "Brest", "Morlaix", "Auray", "Pontivy", "Redon",
          "Lannion", "Carhaix", "Concarneau", "Ploërmel", "Guingamp", "Dinan", "Fougères"]
-LOCAL = ["Un nouveau marché bio s'installe", "La mairie lance une consultation", "Le festival annonce sa date",
+LOCAL = ["Un nouveau marché bio s'installe", "La mairie lance une consultation",
+         "Le festival annonce sa date",
          "Travaux sur la route départementale", "Une exposition de photographies à la médiathèque",
          "Le club de foot recrute des bénévoles", "Collecte de sang ce week-end"]
-SPORT = ["Judo : {a} bat {b} en finale", "Basket : {a} domine {b} en poule", "JO 2024 : {a} qualifié face à {b}",
+SPORT = ["Judo : {a} bat {b} en finale", "Basket : {a} domine {b} en poule",
+         "JO 2024 : {a} qualifié face à {b}",
          "Natation : {a} devance {b} en demi-finale"]
 ATHLETES = ["Riner", "Agbégnénou", "Yoshida", "Kim", "Marchand", "Ledecky", "Wembanyama", "Jokic",
             "Doncic", "Curry", "Clerc", "Abe", "Cysique", "Gaba", "Buchard", "Tcheuméo"]
@@ -30,14 +32,16 @@ ATHLETES = ["Riner", "Agbégnénou", "Yoshida", "Kim", "Marchand", "Ledecky", "W
 
 def _background() -> list[str]:
     titles = []
-    for day, town in itertools.product(["jeudi 4 décembre", "vendredi 5 décembre", "samedi 6 décembre"], TOWNS):
+    days = ["jeudi 4 décembre", "vendredi 5 décembre", "samedi 6 décembre"]
+    for day, town in itertools.product(days, TOWNS):
         titles.append(f"Météo {town} : prévisions du {day}")
     for town, local in itertools.product(TOWNS, LOCAL):
         titles.append(f"{town}. {local}")
     for template, (a, b) in itertools.product(SPORT, itertools.combinations(ATHLETES, 2)):
         titles.append(template.format(a=a, b=b))
-    titles += ["North Korea fires missile into the sea", "Ukraine war: latest news", "Russie : les dernières infos",
-               "Guerre en Ukraine : ce qu'il faut savoir", "Kursk region: Ukraine holds ground"]
+    titles += ["North Korea fires missile into the sea", "Ukraine war: latest news",
+               "Russie : les dernières infos", "Guerre en Ukraine : ce qu'il faut savoir",
+               "Kursk region: Ukraine holds ground"]
     return titles
 
 
@@ -58,9 +62,19 @@ def doc(title: str, hours: float = 0.0, source: str = "Ouest-France", summary: s
     return Doc(next(_ids), title, source=source, summary=summary, published_at=T + hours * HOUR)
 
 
+def centroid(members: list[Doc]) -> tuple[float, dict[str, int]]:
+    """What the engine reads from dedup_cluster_terms: the squared norm and the term counts."""
+    counts: dict[str, int] = {}
+    for m in members:
+        for t in m.title_stems:
+            counts[t] = counts.get(t, 0) + 1
+    return sum(c * c * IDF.squared(t) for t, c in counts.items()), counts
+
+
 def story(cluster_id: int, *members: Doc) -> Story:
+    """A story as the engine reads it: its recent originals, newest first, and its centroid."""
     newest_first = sorted(members, key=lambda m: -m.published_at)
-    return Story(cluster_id, tuple(newest_first[:RECENT]))
+    return Story(cluster_id, tuple(newest_first[:RECENT]), 0, centroid(list(members)))
 
 
 def joins(article: Doc, *stories: Story) -> int | None:
@@ -111,19 +125,27 @@ def test_decision_table(why: str, members: list[str], title: str, expected: bool
 
 
 def test_a_closed_story_attracts_nothing() -> None:
-    old = story(3, doc("Teddy Riner sacré champion olympique des +100 kg", hours=-WINDOW / HOUR - 1))
-    assert joins(doc("Teddy Riner sacré champion olympique des +100 kg face à Kim")) is None
-    decision = decide(doc("Teddy Riner sacré champion olympique des +100 kg face à Kim"), [old], IDF, T)
+    title = "Teddy Riner sacré champion olympique des +100 kg face à Kim Min-jong"
+    still_open = story(3, doc(title, hours=-WINDOW / HOUR + 1))
+    closed = story(3, doc(title, hours=-WINDOW / HOUR - 1))
+    assert joins(doc(title), still_open) == 3
+    decision = decide(doc(title), [closed], IDF, T)
     assert decision.compared is None and decision.cluster_id is None
 
 
-def test_a_story_is_judged_by_its_recent_members_not_its_size() -> None:
-    """Its history beyond the recent members does not enter: a story of 5 articles and one of
-    500 with the same 5 recent articles score an article the same."""
-    recent = [doc(f"Judo : Teddy Riner en finale des +100 kg, épisode {i}", hours=-1 + i * 0.1) for i in range(RECENT)]
-    small, big = story(1, *recent), story(2, *recent, *(doc(f"Judo : archives {i}", hours=-20) for i in range(50)))
-    article = doc("Judo : Teddy Riner en finale des +100 kg")
-    assert features(article, small, IDF, article.published_at) == features(article, big, IDF, article.published_at)
+def test_a_big_story_is_no_easier_to_join_than_a_small_one() -> None:
+    """The same recent articles, but one story also has 60 older, varied ones: its centroid is a
+    topic (judo at large), and an article about the same bout scores no higher against it."""
+    recent = [doc(t, hours=-1 + i * 0.1) for i, t in enumerate([
+        "Judo : Teddy Riner bat Kim Min-jong en finale des +100 kg",
+        "JO 2024 : Teddy Riner champion olympique face à Kim Min-jong"])]
+    history = [doc(SPORT[0].format(a=a, b=b), hours=-30) for a, b in itertools.combinations(ATHLETES, 2)][:60]
+    small = Story(1, tuple(recent), 0, centroid(recent))
+    big = Story(2, tuple(recent), 0, centroid(recent + history))
+    article = doc("Teddy Riner sacré champion olympique face à Kim Min-jong")
+    p_small = MODEL.probability(features(article, small, IDF, article.published_at))
+    p_big = MODEL.probability(features(article, big, IDF, article.published_at))
+    assert p_big <= p_small
 
 
 def test_the_most_probable_story_wins_whatever_the_order() -> None:
@@ -135,10 +157,11 @@ def test_the_most_probable_story_wins_whatever_the_order() -> None:
 
 
 def test_google_news_related_coverage_joins_across_languages() -> None:
-    s = Story(5, (doc("Russian strike on Kharkiv kills 5, injures dozens", hours=-1),), related=1)
+    s = story(5, doc("Russian strike on Kharkiv kills 5, injures dozens", hours=-1))
     article = doc("Frappe russe meurtrière sur une ville ukrainienne", source="Google News")
-    assert decide(article, [s], IDF, T + 60).cluster_id == 5
-    assert decide(article, [Story(5, s.members)], IDF, T + 60).cluster_id is None
+    assert decide(article, [s], IDF, T + 60).cluster_id is None
+    linked = Story(5, s.members, 1, s.centroid)
+    assert decide(article, [linked], IDF, T + 60).cluster_id == 5
 
 
 def test_candidates_rank_by_distinct_shared_words_not_postings() -> None:

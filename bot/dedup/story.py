@@ -23,7 +23,7 @@ from operator import or_
 
 from bot.dedup import weights as fitted
 from bot.dedup.similarity import Doc, Idf, weighted_cosine
-from bot.dedup.text import TOPIC_NAMES, WORD_NAMES, capitalised, is_number, stem
+from bot.dedup.text import TOPIC_NAMES, WORD_NAMES, capital_words, capitalised, is_number, is_title_case, stem
 
 HOURS = 3600.0
 RECENT = 10                # a story is compared through its 10 most recent originals
@@ -44,6 +44,8 @@ FEATURES = (
     "has_text",            # both sides have a summary (text_centroid is meaningful)
     "rare_missing",        # share of the article's rarest title terms the story never uses
     "story_rare_missing",  # share of the story's rarest common title terms the article lacks
+    "distinct_disagree",   # each side's single rarest title term is missing from the other
+    "templated",           # a recent member's title is this one with another name in the slot
     "names_shared",        # distinctive capitalised names both use (capped at 3, / 3)
     "names_conflict",      # each side names someone/somewhere the other never mentions
     "numbers_shared",      # a title number both use
@@ -150,14 +152,21 @@ def features(doc: Doc, story: Story, idf: Idf, at: float) -> tuple[float, ...]:
     sq = idf.squared
     recurring = sorted(t for t, c in counts.items() if c >= 2 or len(titles) == 1)
     core_total = sum([counts[t] * sq(t) for t in recurring])
-    core_in_doc = sum([counts[t] * sq(t) for t in recurring if t in doc.text_stems]) / core_total if core_total else 0.0
+    core_in_doc = sum([counts[t] * sq(t) for t in recurring if t in doc.text_stems]) / core_total \
+        if core_total else 0.0
     mine = sorted(doc.title_stems)
     doc_total = sum([sq(t) for t in mine])
     doc_in_story = sum([sq(t) for t in mine if t in story_titles]) / doc_total if doc_total else 0.0
     top = max([idf(t) for t in mine], default=0.0)
-    key = max([idf(t) for t in mine if counts.get(t, 0) >= 2 or (len(titles) == 1 and t in counts)], default=0.0)
-    rare_missing = _missing(rarest(doc.title_stems, idf), story_text)
-    rare_missing_story = _missing(rarest(_common(titles), idf), doc.text_stems)
+    key = max([idf(t) for t in mine if counts.get(t, 0) >= 2 or (len(titles) == 1 and t in counts)],
+              default=0.0)
+    mine_rare, theirs_rare = rarest(doc.title_stems, idf), rarest(_common(titles), idf)
+    rare_missing = _missing(mine_rare, story_text)
+    rare_missing_story = _missing(theirs_rare, doc.text_stems)
+    # "Météo Groix" / "Météo Lorient", Kharkiv / Odesa, two bouts: the words that make each
+    # headline this one and not its template disagree.
+    disagree = bool(mine_rare) and bool(theirs_rare) and mine_rare[0] not in story_text \
+        and theirs_rare[0] not in doc.text_stems
     names_doc = names(doc, idf)
     names_story = reduce(or_, (names(m, idf) for m in members), frozenset())
     shared = names_doc & names_story
@@ -182,6 +191,8 @@ def features(doc: Doc, story: Story, idf: Idf, at: float) -> tuple[float, ...]:
         float(has_text),
         rare_missing,
         rare_missing_story,
+        float(disagree),
+        float(any(templated(doc, m, idf) for m in members)),
         min(len(shared), 3) / 3,
         float(conflict),
         float(bool(nums_doc & nums_story)),
@@ -245,6 +256,31 @@ def _common(titles: list[frozenset[str]]) -> frozenset[str]:
 
 def _missing(terms: list[str], text: frozenset[str]) -> float:
     return sum(1 for t in terms if t not in text) / len(terms) if terms else 0.0
+
+
+TEMPLATE_COS = 0.4         # titles this similar that differ by a name on each side: siblings
+
+
+def templated(a: Doc, b: Doc, idf: Idf) -> bool:
+    """Two headlines of one template with other names in the slot: "Météo Groix : prévisions
+    du jeudi" / "Météo Lorient : ...", "Lorient. Un marché place Alsace" / "Quimper. Un marché
+    place Saint-Corentin", "Magnitude 5.4 quake shakes Peru" / "... Japan": the titles are this
+    similar, and on each side every title word the other title lacks is a capitalised name that
+    the other article never mentions. Numbers are no slot (a death toll that rises is the same
+    story), nor are countries (told apart by ``countries_conflict``; "Ukraine says" / "selon
+    Kiev" is one story); Title Case headlines have no visible slots (every word is capitalised)."""
+    if weighted_cosine(a.title_stems, b.title_stems, idf) < TEMPLATE_COS:
+        return False
+    return _slot(a, b) and _slot(b, a)
+
+
+def _slot(a: Doc, b: Doc) -> bool:
+    if is_title_case(a.title):
+        return False
+    own = [t for t in a.title_terms if stem(t) not in b.title_stems and stem(t) not in TOPIC_NAMES]
+    caps = capital_words(a.title)
+    return bool(own) and all(t in caps and not is_number(t) for t in own) \
+        and any(stem(t) not in b.text_stems for t in own)
 
 
 def names(doc: Doc, idf: Idf) -> frozenset[str]:

@@ -157,6 +157,13 @@ def capitalised(text: str) -> frozenset[str]:
 
 
 @cached_when_short()
+def capital_words(text: str) -> frozenset[str]:
+    """Folded tokens written with a capital, the first word included ("Groix. La doyenne...",
+    "Météo Lorient : ..."): the slots of a templated headline."""
+    return frozenset(w.casefold().replace(",", ".") for w in _raw_words(plain(text)) if w[:1].isupper())
+
+
+@cached_when_short()
 def lowercase_words(text: str) -> frozenset[str]:
     """Folded tokens written all in lower case in ``text``: ordinary words, not names."""
     return frozenset(w.casefold() for w in _raw_words(plain(text)) if w.islower())
@@ -209,6 +216,50 @@ _TOPIC_GROUPS = {
     "morocco": "maroc marocain marocains marocaine morocco moroccan",
     "argentina": "argentine argentin argentins argentina argentinian",
     "austria": "autriche autrichien autrichienne austria austrian",
+    "peru": "perou peruvien peruviens peruvienne peru peruvian peruvians",
+    "chile": "chili chilien chiliens chilienne chile chilean chileans",
+    "colombia": "colombie colombien colombiens colombienne colombia colombian colombians",
+    "venezuela": "venezuela venezuelien venezueliens venezuelan venezuelans",
+    "cuba": "cuba cubain cubains cubaine cuban cubans",
+    "haiti": "haiti haitien haitiens haitian haitians",
+    "canada": "canada canadien canadiens canadienne canadian canadians",
+    "australia": "australie australien australiens australienne australia australian australians",
+    "portugal": "portugal portugais portugaise portuguese",
+    "ireland": "irlande irlandais irlandaise ireland irish",
+    "norway": "norvege norvegien norvegienne norway norwegian",
+    "denmark": "danemark danois danoise denmark danish",
+    "finland": "finlande finlandais finlandaise finland finnish",
+    "czechia": "tcheque tcheques czech czechia",
+    "bulgaria": "bulgarie bulgare bulgares bulgaria bulgarian",
+    "croatia": "croatie croate croates croatia croatian",
+    "belarus": "bielorussie bielorusse belarus belarusian",
+    "armenia": "armenie armenien armeniens armenia armenian",
+    "azerbaijan": "azerbaidjan azerbaijan azerbaijani azeri",
+    "kazakhstan": "kazakhstan kazakh",
+    "iraq": "irak irakien irakiens iraq iraqi iraqis",
+    "afghanistan": "afghanistan afghan afghans",
+    "pakistan": "pakistan pakistanais pakistani",
+    "bangladesh": "bangladesh bangladais bangladeshi",
+    "indonesia": "indonesie indonesien indonesiens indonesia indonesian",
+    "philippines": "philippines philippin philippins philippine filipino",
+    "vietnam": "vietnam vietnamien vietnamiens vietnamese",
+    "thailand": "thailande thailandais thailand thai",
+    "taiwan": "taiwan taiwanais taiwanese",
+    "saudi": "saoudite saoudien saoudiens saudi saudis",
+    "qatar": "qatar qatari qataris",
+    "yemen": "yemen yemenite yemeni",
+    "libya": "libye libyen libyens libya libyan",
+    "tunisia": "tunisie tunisien tunisiens tunisia tunisian",
+    "nigeria": "nigeria nigerian nigerians nigerien",
+    "kenya": "kenya kenyan kenyans",
+    "ethiopia": "ethiopie ethiopien ethiopia ethiopian",
+    "sudan": "soudan soudanais sudan sudanese",
+    "congo": "congo congolais congolese rdc drc",
+    "cameroon": "cameroun camerounais cameroon cameroonian",
+    "senegal": "senegal senegalais senegalese",
+    "mali": "mali malien maliens malian",
+    "mozambique": "mozambique mozambicain mozambican",
+    "palestine": "palestine palestinien palestiniens palestinienne palestinian palestinians",
 }
 # Common words in both languages (not names): aliased, neither topic nor story.
 _WORD_GROUPS = {
