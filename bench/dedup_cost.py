@@ -89,7 +89,7 @@ def fill(db_path: Path, size: int, seed: int = 1) -> None:
     next_cluster = 1
     with db.atomic():
         for start in range(0, size, BATCH):
-            articles, title_keys, postings, lsh, clusters = [], [], [], [], []
+            articles, title_keys, postings, lsh, clusters, cterms = [], [], [], [], [], []
             for i in range(start, min(size, start + BATCH)):
                 aid = i + 1
                 p = rng.uniform(lo, hi)
@@ -107,6 +107,7 @@ def fill(db_path: Path, size: int, seed: int = 1) -> None:
                 for w in set(words):
                     df[w] = df.get(w, 0) + 1
                     postings.append((term_key(vocab[w]), p, aid, cid))
+                    cterms.append((cid, vocab[w]))
                 if rng.random() < 0.6:
                     lsh.extend((rng.getrandbits(62), p, aid) for _ in range(minhash.BANDS + 10))
             conn.executemany(
@@ -120,6 +121,9 @@ def fill(db_path: Path, size: int, seed: int = 1) -> None:
             conn.executemany("INSERT OR IGNORE INTO dedup_title_keys VALUES (?, ?, ?)", title_keys)
             conn.executemany("INSERT OR IGNORE INTO dedup_postings VALUES (?, ?, ?, ?)", postings)
             conn.executemany("INSERT OR IGNORE INTO dedup_lsh VALUES (?, ?, ?)", lsh)
+            conn.executemany(
+                "INSERT INTO dedup_cluster_terms VALUES (?, ?, 1) "
+                "ON CONFLICT(cluster_id, term) DO UPDATE SET count = count + 1", cterms)
         conn.executemany("INSERT INTO dedup_df VALUES (?, ?)", [(vocab[w], n) for w, n in df.items()])
         conn.execute("INSERT INTO dedup_stats VALUES ('docs', ?)", (size,))
     db.execute("ANALYZE")

@@ -47,7 +47,8 @@ FEATURES = (
     "distinct_disagree",   # each side's single rarest title term is missing from the other
     "templated",           # a recent member's title is this one with another name in the slot
     "names_shared",        # distinctive capitalised names both use (capped at 3, / 3)
-    "names_conflict",      # each side names someone/somewhere the other never mentions
+    "names_conflict",      # with every recent member: each names someone/somewhere the other never
+                           # mentions, and they share fewer than two names (Kharkiv / Odesa)
     "numbers_shared",      # a title number both use
     "numbers_conflict",    # both titles have numbers, none in common
     "countries_conflict",  # both name countries (FR/EN aliases folded), none in common
@@ -108,6 +109,22 @@ def article_time(doc: Doc, now: float) -> float:
     return min(doc.published_at, now) if doc.published_at > 0 else now
 
 
+MIN_SHARED = 2             # title words an article must share with a story's recent titles
+
+
+def joinable(doc: Doc, story: Story, at: float) -> bool:
+    """The story may take the article at all: still open (:func:`open_story`), and sharing at
+    least :data:`MIN_SHARED` title words with its recent titles, so one word, a town's or a
+    topic's, never carries a join ("Groix. La doyenne a fêté ses 103 ans" and "Météo Groix :
+    prévisions..." share only "Groix") — or tied to it by Google News related coverage."""
+    if not open_story(story, at):
+        return False
+    if story.related:
+        return True
+    titles = frozenset().union(*[m.title_stems for m in story.members])
+    return len(doc.title_stems & titles) >= MIN_SHARED
+
+
 def open_story(story: Story, at: float) -> bool:
     """The story still attracts an article of time ``at``: its newest member is at most
     :data:`WINDOW` older (members published after ``at`` keep it open)."""
@@ -115,12 +132,12 @@ def open_story(story: Story, at: float) -> bool:
 
 
 def decide(doc: Doc, stories: list[Story], idf: Idf, now: float, model: Model = MODEL) -> Decision:
-    """The story ``doc`` joins (the most probable open one at or above the threshold; ties: the
-    lowest id), or a new story. ``idf`` must already know the terms of ``doc`` and the members."""
+    """The story ``doc`` joins (the most probable :func:`joinable` one at or above the threshold;
+    ties: the lowest id), or a new story. ``idf`` must already know the terms of ``doc`` and the members."""
     at = article_time(doc, now)
     best: Decision = Decision(None, None, 0.0, ())
     for story in sorted(stories, key=lambda s: s.cluster_id):
-        if not open_story(story, at):
+        if not joinable(doc, story, at):
             continue
         x = features(doc, story, idf, at)
         p = model.probability(x)
@@ -170,7 +187,7 @@ def features(doc: Doc, story: Story, idf: Idf, at: float) -> tuple[float, ...]:
     names_doc = names(doc, idf)
     names_story = reduce(or_, (names(m, idf) for m in members), frozenset())
     shared = names_doc & names_story
-    conflict = bool(names_doc - story_text) and bool(names_story - doc.text_stems) and len(shared) < 2
+    conflict = all(_names_conflict(names_doc, doc, names(m, idf), m) for m in members)
     nums_doc = doc.title_numbers
     nums_story = reduce(or_, (m.title_numbers for m in members), frozenset())
     countries_doc = doc.title_stems & TOPIC_NAMES
@@ -281,6 +298,13 @@ def _slot(a: Doc, b: Doc) -> bool:
     caps = capital_words(a.title)
     return bool(own) and all(t in caps and not is_number(t) for t in own) \
         and any(stem(t) not in b.text_stems for t in own)
+
+
+def _names_conflict(names_a: frozenset[str], a: Doc, names_b: frozenset[str], b: Doc) -> bool:
+    """Each title names something the other article never mentions, and they share fewer than
+    two names: "Russian strike on Kharkiv kills 5" / "... on Odesa kills 5" (not "Doliprane,
+    Opella, Sanofi" / "Doliprane, Opella, Bpifrance")."""
+    return bool(names_a - b.text_stems) and bool(names_b - a.text_stems) and len(names_a & names_b) < 2
 
 
 def names(doc: Doc, idf: Idf) -> frozenset[str]:
