@@ -1,6 +1,6 @@
 """Fit the story-clustering model (bot/dedup/weights.py) on the development data.
 
-    .venv/bin/python bench/fit_dedup.py [--write] [--windows 24 36 72] [--thresholds 0.5 0.6 0.7]
+    .venv/bin/python bench/fit_dedup.py [--write] [--windows 24 36 72] [--thresholds 0.4 0.5 0.6 0.7]
         [--recent 10] [--uci PATH]
 
 Development data: the UCI News Aggregator 6,366 headlines (../shared/eval; Google News's own
@@ -25,7 +25,8 @@ adds nothing to fit on; it is scored by bench/dedup_quality.py.
    way, refitting at each.
 
 Prints the weights, the chosen threshold and window, and the per-threshold table; ``--write``
-rewrites bot/dedup/weights.py.
+rewrites bot/dedup/weights.py. The committed weights: ``--recent 10 --windows 72 --thresholds
+0.4 0.5 0.6 0.7 --write`` (the window from ``--windows 24 36 72``, docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
