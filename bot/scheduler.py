@@ -30,6 +30,8 @@ from bot import retag
 from bot.config import Config, FeedConfig, load_config
 from bot.errors import ConfigError
 from bot.fetch import Fetcher
+from bot.observe.health import poll_freshness
+from bot.observe.instruments import record_poll
 from bot.pipeline import Pipeline
 from bot.prepare import Stages
 from bot.store import DbExecutor
@@ -80,6 +82,7 @@ class FeedScheduler:
         self._mtime = _mtime(config.path)
         self.last_reload_error: str = ""
         self.last_poll_at: float | None = None
+        self.started_at: float | None = None    # set by start(), None again after shutdown()
         self._retiring: set[asyncio.Task[None]] = set()   # old fetchers closing after a reload
 
     @property
@@ -104,8 +107,10 @@ class FeedScheduler:
         if not self.scheduler.running:
             self.scheduler.start()
         self.pipeline.dedup.start()       # also decides what a previous run left undecided
+        self.started_at = self.clock()
 
     async def shutdown(self) -> None:
+        self.started_at = None
         for job in self.scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) or job.id in ("config-reload", "retention"):
                 job.remove()
@@ -115,6 +120,20 @@ class FeedScheduler:
         await asyncio.gather(*retiring, return_exceptions=True)
         await self.pipeline.dedup.stop()
         await self.fetcher.aclose()
+
+    def health_problem(self, now: float) -> str | None:
+        """Why the poller is unhealthy (for /healthz), or None: it must be started, its scheduler
+        running, and some poll job must have finished recently (``poll_freshness``). Another
+        poller state that should fail the health check returns its one-line reason here."""
+        if self.started_at is None or not self.scheduler.running:
+            return "the feed scheduler is not running"
+        limit = poll_freshness(self.config)
+        if limit is None:
+            return None                   # no enabled feed: nothing to be late for
+        last = self.last_poll_at or self.started_at + self.first_poll_within
+        if now - last > limit:
+            return f"no poll finished for {now - last:.0f} s (expected within {limit:.0f} s)"
+        return None
 
     # -- jobs --------------------------------------------------------------------------------
     def _job_id(self, feed: FeedConfig) -> str:
@@ -153,6 +172,7 @@ class FeedScheduler:
             log.info("poll of %s cancelled by shutdown", name)
             return
         self.last_poll_at = self.clock()
+        record_poll(outcome)
         if outcome.status not in ("skipped",):
             log.info("polled %s: %s new=%d updated=%d %s", name, outcome.status, outcome.new,
                      outcome.updated, outcome.error)
@@ -173,6 +193,7 @@ class FeedScheduler:
 
     async def reload_now(self) -> str:
         """Re-read the config file; returns a one-line summary (or the error, config kept)."""
+        self._mtime = _mtime(self.config.path)     # read now: the mtime check need not do it again
         try:
             config = load_config(self.config.path)
         except ConfigError as exc:
