@@ -1,1 +1,0 @@
-"""Telegram: the bot application, its handlers and reliable digest delivery."""

@@ -1,1 +1,0 @@
-"""newsbot tests (a package, so helpers import as ``tests.feedserver``)."""
