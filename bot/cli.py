@@ -176,7 +176,7 @@ def cmd_feeds_remove(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """One record per stored article, as JSON lines or CSV."""
-    from bot.reports import EXPORT_FIELDS, export_records
+    from bot.reports import EXPORT_FIELDS, csv_row, export_records
     from bot.store import open_database
 
     config = _load(args)
@@ -189,9 +189,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for record in records:
-            record["tags"] = " ".join(record["tags"])
-            record["tag_matches"] = json.dumps(record["tag_matches"], ensure_ascii=False)
-            writer.writerow(record)
+            writer.writerow(csv_row(record))
     return 0
 
 
@@ -411,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("name", metavar="NAME")
     p = add("export", cmd_export, "print stored articles as JSON lines or CSV")
     p.add_argument("--since", metavar="DURATION", help="only articles fetched in this window (24h, 7d)")
-    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
+                   help="jsonl (default: every value verbatim) or csv, where a cell starting with "
+                        "= + - @, a tab or a CR gets a leading ' so no spreadsheet runs it as a formula")
     p = add("demo", cmd_demo, "run the whole pipeline offline on the bundled sample feeds")
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
     add("tags", cmd_tags, "configured tags with the articles stored over the last 24 h and 7 days")

@@ -27,7 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import retag
-from bot.config import Config, FeedConfig, load_config
+from bot.config import Config, FeedConfig, keep_start_settings, load_config
 from bot.errors import ConfigError
 from bot.fetch import Fetcher
 from bot.observe.health import poll_freshness
@@ -201,6 +201,10 @@ class FeedScheduler:
             log.error("config reload failed, keeping the running config:\n%s", exc)
             return "config not reloaded: " + "; ".join(exc.problems)
         old = self.config
+        config, needs_restart = keep_start_settings(old, config)
+        if needs_restart:
+            log.warning("config reload: %s changed; restart newsbot for it to apply (still using "
+                        "the values it started with)", ", ".join(needs_restart))
         self.pipeline.stages = Stages.from_config(config)
         self.pipeline.preparer.processes = config.polling.parse_processes
         if old.polling != config.polling:

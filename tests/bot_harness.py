@@ -196,11 +196,14 @@ def fast_limiter() -> PacedRateLimiter:
 @asynccontextmanager
 async def running_bot(tmp_path: Path, fake: FakeBotAPI, *, extra: str = "", telegram: str = "",
                       poll_feeds: bool = False, post_init: bool = True,
-                      tags: str = TAGS_TOML) -> AsyncIterator[Harness]:
-    """The application started as ``newsbot run`` would (post_init included), polling ``fake``."""
+                      tags: str = TAGS_TOML,
+                      rate_limiter: PacedRateLimiter | None = None) -> AsyncIterator[Harness]:
+    """The application started as ``newsbot run`` would (post_init included), polling ``fake``.
+    ``rate_limiter``: the pacing (default: none, see the module docstring)."""
     config = make_config(tmp_path, fake, extra, telegram, tags)
     executor = DbExecutor(config.storage.path)
-    app = build_application(config, TOKEN, executor, rate_limiter=fast_limiter(), poll_feeds=poll_feeds)
+    app = build_application(config, TOKEN, executor, rate_limiter=rate_limiter or fast_limiter(),
+                            poll_feeds=poll_feeds)
     try:
         await app.initialize()
         if post_init:

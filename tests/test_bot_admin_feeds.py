@@ -57,7 +57,9 @@ async def test_addfeed_and_removefeed(tmp_path: Path, fake_bot_api: FakeBotAPI,
         feed = load_config(h.config.path).feed(NAME)
         assert feed is not None and feed.url == feed_server.url("/feed.rss")
         assert poll_jobs(h) == {NAME}
-        await h.fake.wait_for(lambda: "Kyiv talks resume" in stored_titles(h), what="new feed polled")
+        # the first poll is due within the jitter after the reload (up to 5 s), then parse + store
+        await h.fake.wait_for(lambda: "Kyiv talks resume" in stored_titles(h), timeout=20,
+                              what="new feed polled")
 
         (known,) = await h.command(ADMIN, f"/addfeed {feed_server.url('/feed.rss')}/", language_code="en")
         assert known.plain == f"This feed is already configured: “{NAME}”."

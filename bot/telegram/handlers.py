@@ -209,45 +209,102 @@ Handler = Callable[[Ask, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 settings_lock = KeyedLocks()
 
 
-def command(*, settings: bool = False, admin: bool = False) -> Callable[[Handler], Callable[..., Any]]:
-    """Wrap a handler with the shared checks (allow list, admin, group admin, length)."""
+def command(
+    *, settings: bool = False, admin: bool = False, coalesce: str | None = None
+) -> Callable[[Handler], Callable[..., Any]]:
+    """Wrap a handler with the shared checks (allow list, admin, group admin, length).
+
+    The handler does not run in PTB's update slot: the command is admitted to its chat's turns
+    (:class:`~bot.telegram.locks.ChatTurns`) and runs in its own task, so a chat whose commands
+    wait (delivery lock, per-chat pacing) never holds the slots other chats need. ``coalesce``
+    names commands of which one queued per chat is enough (``/digest``): a repeat is answered
+    ``{coalesce}_busy`` once, further repeats are dropped.
+    """
 
     def wrap(handler: Handler) -> Callable[..., Any]:
         @functools.wraps(handler)
+        async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await _checked(handler, update, context, settings=settings, admin=admin)
+
+        return in_turn(coalesce)(checked)
+
+    return wrap
+
+
+UpdateHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def in_turn(coalesce: str | None = None) -> Callable[[UpdateHandler], UpdateHandler]:
+    """Run an update handler in its chat's turn, in its own task (see ``command``): what it
+    waits for (locks, the per-chat pacing of its answers) never holds PTB's shared slots."""
+
+    def wrap(handler: UpdateHandler) -> UpdateHandler:
+        @functools.wraps(handler)
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            services = get_services(context.bot_data)
             chat = update.effective_chat
             if chat is None:
                 return
-            user_lang = _user_language(update)
-            private = chat.type == Chat.PRIVATE
-            code = pick_language(user_lang, None, services.config.telegram.language)
-            user_picked = (user_lang or "").split("-")[0].lower() in ("fr", "en")
-            row = await services.executor.call(_load_chat, chat.id, code, private and user_picked)
-            language = answer_language(user_lang, row, services.config.telegram.language)
-            ask = Ask(services, update, language, row)
-            text = update.effective_message.text if update.effective_message else ""
-            if text and len(text) > MAX_COMMAND_CHARS:
-                await ask.say("too_long", n=len(text), max=MAX_COMMAND_CHARS)
-                return
-            if not is_allowed(services.config, update):
-                await ask.say("not_allowed")
-                return
-            if admin and not is_bot_admin(services.config, update):
-                await ask.say("admin_only")
-                return
-            if settings and not await can_change_settings(update, context):
-                await ask.say("group_admin_only")
-                return
-            if settings:
-                async with settings_lock(chat.id):      # updates run concurrently: one change at a time
-                    await handler(ask, context)
+            turns = get_services(context.bot_data).chat_turns
+            admitted = turns.admit(chat.id, coalesce)
+            if admitted == "run":
+                async def in_its_turn() -> None:
+                    async with turns.turn(chat.id, coalesce):
+                        await handler(update, context)
+
+                context.application.create_task(in_its_turn(), update=update, name=f"chat:{chat.id}")
+            elif admitted == "coalesced":
+                context.application.create_task(_say_busy(update, context, f"{coalesce}_busy"), update=update)
             else:
-                await handler(ask, context)
+                log.info("chat %s: %s dropped (%d updates of this chat already waiting)",
+                         chat.id, handler.__name__, turns.queued(chat.id))
 
         return run
 
     return wrap
+
+
+async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ask:
+    """The command resolved: the chat's row (a private chat follows its user's language)."""
+    services = get_services(context.bot_data)
+    chat = update.effective_chat
+    assert chat is not None
+    user_lang = _user_language(update)
+    private = chat.type == Chat.PRIVATE
+    code = pick_language(user_lang, None, services.config.telegram.language)
+    user_picked = (user_lang or "").split("-")[0].lower() in ("fr", "en")
+    row = await services.executor.call(_load_chat, chat.id, code, private and user_picked)
+    language = answer_language(user_lang, row, services.config.telegram.language)
+    return Ask(services, update, language, row)
+
+
+async def _say_busy(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
+    ask = await _ask(update, context)
+    if is_allowed(ask.config, update):
+        await ask.say(key)
+
+
+async def _checked(handler: Handler, update: Update, context: ContextTypes.DEFAULT_TYPE, *,
+                   settings: bool, admin: bool) -> None:
+    """The shared checks, then the handler (under the chat's settings lock for a change)."""
+    ask = await _ask(update, context)
+    text = update.effective_message.text if update.effective_message else ""
+    if text and len(text) > MAX_COMMAND_CHARS:
+        await ask.say("too_long", n=len(text), max=MAX_COMMAND_CHARS)
+        return
+    if not is_allowed(ask.config, update):
+        await ask.say("not_allowed")
+        return
+    if admin and not is_bot_admin(ask.config, update):
+        await ask.say("admin_only")
+        return
+    if settings and not await can_change_settings(update, context):
+        await ask.say("group_admin_only")
+        return
+    if settings:
+        async with settings_lock(ask.chat_id):        # one change at a time (taps run concurrently)
+            await handler(ask, context)
+    else:
+        await handler(ask, context)
 
 
 async def _need_chat(ask: Ask) -> dict[str, Any] | None:
@@ -522,7 +579,7 @@ async def lang_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- digest, schedule ----------------------------------------------------------------------------
 
 
-@command()
+@command(coalesce="digest")
 async def digest(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _need_chat(ask) is None:
         return
@@ -833,6 +890,7 @@ async def reload_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- fallbacks -----------------------------------------------------------------------------------
 
 
+@in_turn()
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command no handler took: answer politely, unless it was meant for another bot."""
     message = update.effective_message
@@ -855,6 +913,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await ask.say("unknown_command", command=truncate(name, 40))
 
 
+@in_turn()
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text that is not a command, in a private chat: point to /help."""
     services = get_services(context.bot_data)
@@ -885,6 +944,10 @@ async def my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error; tell the user something went wrong when there is a chat to tell."""
     if not isinstance(update, Update) or update.effective_chat is None:
+        if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+            # getUpdates failing: Telegram unreachable, logged once per change by bot.telegram.health.
+            log.debug("Telegram request failed outside any chat: %s", context.error)
+            return
         log.error("error outside any chat: %s", context.error, exc_info=context.error)
         return
     if isinstance(context.error, Forbidden):

@@ -152,7 +152,7 @@ _FR: dict[str, str] = {
     "more_gone": "Ce bouton a expiré : envoyez /digest pour les sujets que vous n'avez pas vus.",
     "more_none": "Plus rien à voir dans ce résumé : tout vous a été envoyé.",
     "nothing_new": "Rien de nouveau depuis votre dernier résumé.",
-    "digest_busy": "Un résumé est déjà en cours d'envoi pour ce chat.",
+    "digest_busy": "Un résumé est déjà en route pour ce chat : il contiendra tout ce qui est nouveau.",
     "digest_failed": "Le résumé n'a pas pu être envoyé en entier ; la suite partira automatiquement.",
     "time_usage": (
         "Indiquez une ou plusieurs heures : <code>/time 07:30 18:00</code> (au plus {max}).\n"
@@ -306,7 +306,7 @@ _EN: dict[str, str] = {
     "more_gone": "This button has expired: send /digest for the stories you have not seen.",
     "more_none": "Nothing more in this digest: you have seen it all.",
     "nothing_new": "Nothing new since your last digest.",
-    "digest_busy": "A digest is already being sent to this chat.",
+    "digest_busy": "A digest is already on its way to this chat: it will hold everything new.",
     "digest_failed": "The digest could not be sent in full; the rest will follow automatically.",
     "time_usage": (
         "Give one or more times: <code>/time 07:30 18:00</code> (at most {max}).\n"
