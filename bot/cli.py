@@ -310,11 +310,28 @@ def cmd_clusters(args: argparse.Namespace) -> int:
     from bot.store import open_database
     from bot.store.clusters import list_clusters
 
+    if args.explain is not None:
+        return _explain_cluster(args)
     if args.min_sources < 1:
         raise NewsbotError("--min-sources must be at least 1")
     config = _load(args)
     db = open_database(config.storage.path)
     print(format_clusters(list_clusters(db, _since(args.since) or 0.0, args.min_sources, args.limit)))
+    return 0
+
+
+def _explain_cluster(args: argparse.Namespace) -> int:
+    """``newsbot clusters --explain ID``: each article, the story it was compared with, the
+    features and the score that decided it."""
+    from bot.dedup.explain import format_explain
+    from bot.store import open_database
+    from bot.store.clusters import cluster_decisions, get_cluster
+
+    db = open_database(_load(args).storage.path)
+    cluster = get_cluster(db, args.explain)
+    if cluster is None:
+        raise NewsbotError(f"no cluster {args.explain}")
+    print(format_explain(cluster, cluster_decisions(db, args.explain)))
     return 0
 
 
@@ -415,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
     p.add_argument("--min-sources", type=int, default=1, metavar="N", help="at least N distinct sources")
     p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N clusters (default 30)")
+    p.add_argument("--explain", type=int, metavar="ID",
+                   help="for each article of cluster ID: the story it was compared with, the features "
+                        "and the score that decided it")
     return parser
 
 
