@@ -34,10 +34,10 @@ def backup_database(source: Path, target: Path, *, force: bool = False) -> Backu
     if target.exists() and not force:
         raise NewsbotError(f"{target} already exists: not overwritten (--force replaces it)")
     started = time.monotonic()
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    tmp.unlink(missing_ok=True)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
         _vacuum_into(source, tmp)
         articles = _check(tmp)
         with tmp.open("rb+") as f:
