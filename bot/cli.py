@@ -49,6 +49,18 @@ def _since(value: str | None) -> float | None:
         raise NewsbotError(f"--since: {exc}") from None
 
 
+def _row_id(value: str) -> int:
+    """An argparse type: an integer SQLite can store (64-bit), so a mistyped id is a usage error
+    rather than an OverflowError from the driver."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {value!r}") from None
+    if not -(2**63) <= number < 2**63:
+        raise argparse.ArgumentTypeError(f"{value} is out of range for an id")
+    return number
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
     """Poll feeds: once now with --once (a per-feed table), else keep polling on schedule."""
     from bot.pipeline import poll_once
@@ -416,11 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
     add("tags", cmd_tags, "configured tags with the articles stored over the last 24 h and 7 days")
     p = add("explain", cmd_explain, "print each tag of one article with the text that matched")
-    p.add_argument("article_id", type=int, metavar="ARTICLE_ID")
+    p.add_argument("article_id", type=_row_id, metavar="ARTICLE_ID")
     p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
     p.add_argument("--since", metavar="DURATION", default="30d", help="window to re-tag (default 30d)")
     p = add("digest", cmd_digest, "print the digest a chat would receive now (with --dry-run)")
-    p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
+    p.add_argument("--chat", type=_row_id, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
     add("health", cmd_health, "ask the running newsbot's /healthz ([metrics] listen): exit 0 if healthy")
@@ -432,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
     p.add_argument("--min-sources", type=int, default=1, metavar="N", help="at least N distinct sources")
     p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N clusters (default 30)")
-    p.add_argument("--explain", type=int, metavar="ID",
+    p.add_argument("--explain", type=_row_id, metavar="ID",
                    help="for each article of cluster ID: the story it was compared with, the features "
                         "and the score that decided it")
     return parser
