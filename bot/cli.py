@@ -432,7 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
     p.add_argument("--since", metavar="DURATION", default="30d", help="window to re-tag (default 30d)")
     p = add("digest", cmd_digest, "print the digest a chat would receive now (with --dry-run)")
-    p.add_argument("--chat", type=_row_id, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
+    p.add_argument("--chat", type=_row_id, required=True, metavar="ID",
+                   help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
     add("health", cmd_health, "ask the running newsbot's /healthz ([metrics] listen): exit 0 if healthy")
