@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-JSON_FEED_MEDIA_TYPE = "application/feed+json"
 VERSION_PREFIXES = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
 _VERSIONS = {"1": "json1", "1.1": "json11"}
 

@@ -204,10 +204,6 @@ class Idf:
             self.prefetch([term])
         return self.df.get(term, 0)
 
-    def df_of(self, term: str) -> int:
-        """How many stored documents contain ``term``."""
-        return self._get(term)
-
     def __call__(self, term: str) -> float:
         value = self._idf.get(term)
         if value is None:
