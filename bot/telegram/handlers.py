@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from sqlite_utils import Database
 from telegram import (
+    CallbackQuery,
     Chat,
     ChatMember,
     InlineKeyboardButton,
@@ -448,9 +449,7 @@ async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     services = get_services(context.bot_data)
     config = services.config
     chat_id = query.message.chat.id
-    row = await services.executor.call(chat_store.get_chat, chat_id)
-    language = answer_language(query.from_user.language_code if query.from_user else None, row,
-                               config.telegram.language)
+    row, language = await _tapped_chat(query, services)
     if not is_allowed(config, update):
         await query.answer(plain(language, "not_allowed"), show_alert=True)
         return
@@ -485,13 +484,19 @@ async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     if query is None:
         return
-    services = get_services(context.bot_data)
+    _row, language = await _tapped_chat(query, get_services(context.bot_data))
+    await query.answer(plain(language, "button_gone"))
+
+
+async def _tapped_chat(query: CallbackQuery, services: Services) -> tuple[dict[str, Any] | None, str]:
+    """The stored row of the chat whose button was tapped (None when unknown) and the language to
+    answer the tapper in (see :func:`answer_language`)."""
     row = None
     if query.message is not None:
         row = await services.executor.call(chat_store.get_chat, query.message.chat.id)
     language = answer_language(query.from_user.language_code if query.from_user else None, row,
                                services.config.telegram.language)
-    await query.answer(plain(language, "button_gone"))
+    return row, language
 
 
 # How each of /follow, /unfollow, /mute, /unmute changes the topics, and which ids it refuses
@@ -602,9 +607,7 @@ async def more_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     services = get_services(context.bot_data)
     chat_id = query.message.chat.id
-    row = await services.executor.call(chat_store.get_chat, chat_id)
-    language = answer_language(query.from_user.language_code if query.from_user else None, row,
-                               services.config.telegram.language)
+    _row, language = await _tapped_chat(query, services)
     if not is_allowed(services.config, update):
         await query.answer(plain(language, "not_allowed"), show_alert=True)
         return
