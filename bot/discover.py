@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.normalize import is_http_url, normalize_spaces
+from bot.normalize import cut_before_tag, is_http_url, normalize_spaces
 
 FEED_TYPES = frozenset({
     "application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml",
@@ -36,7 +36,7 @@ class FeedLink:
 
 def feed_links(html: str, page_url: str) -> list[FeedLink]:
     """The page's advertised feeds, absolute, at most MAX_LINKS."""
-    tree = LexborHTMLParser(_first_tags(html[:MAX_PAGE_CHARS]))
+    tree = LexborHTMLParser(cut_before_tag(html[:MAX_PAGE_CHARS], MAX_TAGS + 1))
     base = page_url
     base_node = tree.css_first("base[href]")
     if base_node is not None:
@@ -57,16 +57,6 @@ def feed_links(html: str, page_url: str) -> list[FeedLink]:
         if len(found) >= MAX_LINKS:
             break
     return found
-
-
-def _first_tags(html: str) -> str:
-    """``html`` cut before its (MAX_TAGS + 1)-th "<"."""
-    position = -1
-    for _ in range(MAX_TAGS + 1):
-        position = html.find("<", position + 1)
-        if position < 0:
-            return html
-    return html[:position]
 
 
 def _join(base: str, href: str) -> str:

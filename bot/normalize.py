@@ -199,15 +199,20 @@ SKIP_TAGS = ["script", "style", "noscript", "template", "head", "iframe", "objec
              "select", "button"]
 
 
-def _bounded_html(html: str) -> str:
-    """Cut ``html`` so the parser sees at most MAX_HTML_CHARS characters and MAX_HTML_TAGS tags."""
-    html = html[:MAX_HTML_CHARS]
+def cut_before_tag(html: str, n: int) -> str:
+    """``html`` cut just before its ``n``-th "<" (whole when it has fewer): HTML tree building
+    is quadratic in nesting depth, so every parse of untrusted HTML is bounded by this first."""
     pos = -1
-    for _ in range(MAX_HTML_TAGS):
+    for _ in range(n):
         pos = html.find("<", pos + 1)
         if pos < 0:
             return html
     return html[:pos]
+
+
+def _bounded_html(html: str) -> str:
+    """Cut ``html`` so the parser sees at most MAX_HTML_CHARS characters and MAX_HTML_TAGS tags."""
+    return cut_before_tag(html[:MAX_HTML_CHARS], MAX_HTML_TAGS)
 
 
 def html_to_text(html: str) -> str:
