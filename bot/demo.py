@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from bot.config import Config, StorageConfig, parse_config
 from bot.dedup.report import format_cluster
+from bot.errors import NewsbotError
 from bot.packaged import example_config_text, samples_dir
 from bot.pipeline import poll_once
 from bot.reports import poll_table
@@ -65,9 +66,12 @@ def demo_config(base_url: str, db_path: Path) -> Config:
 
 def run_demo(keep: str | None = None) -> int:
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="newsbot-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "demo.db"
-    db_path.unlink(missing_ok=True)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        db_path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise NewsbotError(f"cannot keep the demo database in {workdir}: {exc.strerror or exc}") from None
     try:
         with serve_directory(samples_dir()) as base_url:
             config = demo_config(base_url, db_path)
