@@ -49,15 +49,15 @@ def _since(value: str | None) -> float | None:
         raise NewsbotError(f"--since: {exc}") from None
 
 
-def _row_id(value: str) -> int:
-    """An argparse type: an integer SQLite can store (64-bit), so a mistyped id is a usage error
-    rather than an OverflowError from the driver."""
+def _sqlite_int(value: str) -> int:
+    """An argparse type: an integer SQLite can store (64-bit), so a mistyped id or count is a
+    usage error rather than an OverflowError from the driver."""
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid int value: {value!r}") from None
     if not -(2**63) <= number < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} is out of range for an id")
+        raise argparse.ArgumentTypeError(f"{value} is out of range (at most 19 digits)")
     return number
 
 
@@ -428,11 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
     add("tags", cmd_tags, "configured tags with the articles stored over the last 24 h and 7 days")
     p = add("explain", cmd_explain, "print each tag of one article with the text that matched")
-    p.add_argument("article_id", type=_row_id, metavar="ARTICLE_ID")
+    p.add_argument("article_id", type=_sqlite_int, metavar="ARTICLE_ID")
     p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
     p.add_argument("--since", metavar="DURATION", default="30d", help="window to re-tag (default 30d)")
     p = add("digest", cmd_digest, "print the digest a chat would receive now (with --dry-run)")
-    p.add_argument("--chat", type=_row_id, required=True, metavar="ID",
+    p.add_argument("--chat", type=_sqlite_int, required=True, metavar="ID",
                    help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
@@ -443,9 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("clusters", cmd_clusters,
             "story clusters, largest first: id, title, counts, first seen, sources, article ids")
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
-    p.add_argument("--min-sources", type=int, default=1, metavar="N", help="at least N distinct sources")
-    p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N clusters (default 30)")
-    p.add_argument("--explain", type=_row_id, metavar="ID",
+    p.add_argument("--min-sources", type=_sqlite_int, default=1, metavar="N",
+                   help="at least N distinct sources")
+    p.add_argument("--limit", type=_sqlite_int, default=30, metavar="N",
+                   help="at most N clusters (default 30)")
+    p.add_argument("--explain", type=_sqlite_int, metavar="ID",
                    help="for each article of cluster ID: the story it was compared with, the features "
                         "and the score that decided it")
     return parser
