@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import inspect
 import logging
-from typing import Any
 
 from telegram.ext import ContextTypes
 
@@ -24,7 +22,7 @@ from bot.digest import truncate
 from bot.errors import ConfigError, NewsbotError
 from bot.feedlist import find_feed, new_feed
 from bot.normalize import Cleaner
-from bot.telegram.handlers import Ask, command
+from bot.telegram.handlers import Ask, call_reload, command, reload_callback
 from bot.telegram.locks import KeyedLocks
 from bot.telegram.texts import Html, reload_summary, t
 
@@ -42,13 +40,11 @@ def _argument(ask: Ask) -> str:
 
 async def _apply(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> str:
     """Run the hot reload now; its one-line summary (or why it did not run) for the answer."""
-    callback = ask.services.reload or context.bot_data.get("reload")
+    callback = reload_callback(ask, context)
     if callback is None:
         return t(ask.language, "feeds_apply_later")
     try:
-        result: Any = callback()
-        if inspect.isawaitable(result):
-            result = await result
+        result = await call_reload(callback)
     except Exception as exc:  # noqa: BLE001 - reported to the admin, logged
         log.exception("reload after a feed change failed")
         return t(ask.language, "reload_failed", error=truncate(str(exc), 500))

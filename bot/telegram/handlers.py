@@ -873,16 +873,28 @@ async def feeds_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
         await ask.reply(chunk)
 
 
+def reload_callback(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> Callable[[], Any] | None:
+    """The poller's config reload (``Services.reload``, else ``bot_data["reload"]``), or None when
+    this process runs no poller."""
+    return ask.services.reload or context.bot_data.get("reload")
+
+
+async def call_reload(callback: Callable[[], Any]) -> Any:
+    """Run a reload callback, plain or async; its summary of what now runs."""
+    result = callback()
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
 @command(admin=True)
 async def reload_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    callback = ask.services.reload or context.bot_data.get("reload")
+    callback = reload_callback(ask, context)
     if callback is None:
         await ask.say("reload_unavailable")
         return
     try:
-        result = callback()
-        if inspect.isawaitable(result):
-            result = await result
+        result = await call_reload(callback)
     except Exception as exc:  # noqa: BLE001 - reported to the admin, logged
         log.exception("reload failed")
         await ask.say("reload_failed", error=truncate(str(exc), 500))
