@@ -9,6 +9,7 @@ interrupted backup never leaves a half-written file under the target's name.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -48,7 +49,8 @@ def backup_database(source: Path, target: Path, *, force: bool = False) -> Backu
     except OSError as exc:
         raise StorageError(f"cannot write the backup {target}: {exc.strerror or exc}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):      # no folder to clean up in: nothing was written
+            tmp.unlink(missing_ok=True)
     return BackupResult(target, target.stat().st_size, articles, time.monotonic() - started)
 
 
