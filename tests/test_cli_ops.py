@@ -218,3 +218,36 @@ def test_plain_lines_when_not_a_terminal(feed_server: FeedServer, tmp_path: Path
     assert retagged.returncode == 0 and retagged.stderr.splitlines() == ["re-tagging: 60/60 articles"]
     for stream in (polled.stderr, polled.stdout, retagged.stderr, retagged.stdout):
         assert "\r" not in stream and "\x1b" not in stream
+
+
+@pytest.mark.parametrize("args", [
+    ["clusters", "--explain", "99999999999999999999"],
+    ["clusters", "--min-sources", "99999999999999999999"],
+    ["explain", "99999999999999999999"],
+    ["digest", "--chat", "-99999999999999999999", "--dry-run"],
+])
+def test_ids_beyond_64_bits_are_usage_errors(args: list[str], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"})
+    with pytest.raises(SystemExit) as stopped:           # was: OverflowError from the SQLite driver
+        main(["--config", str(cfg), *args])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "is out of range" in err and "Traceback" not in err, err
+
+
+def test_folders_that_cannot_be_made_are_one_line_errors(feed_server: FeedServer, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.route("/a.xml", rss([("a1", "Talks in Geneva")]))
+    cfg = write_config(tmp_path, {"A": feed_server.url("/a.xml")})
+    assert main(["--config", str(cfg), "poll", "--once"]) == 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    capsys.readouterr()
+    # was: a FileNotFoundError/NotADirectoryError traceback from mkdir
+    assert main(["--config", str(cfg), "backup", str(blocker / "sub" / "x.db")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("newsbot: cannot write the backup") and len(err.splitlines()) == 1, err
+    assert main(["demo", "--keep", str(blocker / "demo")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("newsbot: cannot keep the demo database in") and len(err.splitlines()) == 1, err
