@@ -211,7 +211,8 @@ def cut_before_tag(html: str, n: int) -> str:
 
 
 def _bounded_html(html: str) -> str:
-    """Cut ``html`` so the parser sees at most MAX_HTML_CHARS characters and MAX_HTML_TAGS tags."""
+    """Cut ``html`` so the parser sees at most MAX_HTML_CHARS characters and fewer than
+    MAX_HTML_TAGS tags."""
     return cut_before_tag(html[:MAX_HTML_CHARS], MAX_HTML_TAGS)
 
 
