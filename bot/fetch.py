@@ -128,10 +128,6 @@ class Fetcher:
     def is_open(self) -> bool:
         return self._open
 
-    @property
-    def open_clients(self) -> int:
-        return len(self._origins)
-
     def _new_client(self) -> httpx.AsyncClient:
         p = self.polling
         return httpx.AsyncClient(

@@ -95,14 +95,6 @@ def save_tags(db: Database, article_id: int, tags: dict[str, str]) -> None:
         )
 
 
-def get_article(db: Database, article_id: int) -> dict[str, Any] | None:
-    row = db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-    if row is None:
-        return None
-    cols = [d[0] for d in db.execute("SELECT * FROM articles LIMIT 0").description]
-    return dict(zip(cols, row, strict=True))
-
-
 def article_tags(db: Database, article_id: int) -> dict[str, str]:
     return {
         tag: matched

@@ -41,10 +41,6 @@ def job_name(chat_id: int, hhmm: str) -> str:
     return f"{DIGEST_PREFIX}{chat_id}:{hhmm}"
 
 
-def chat_prefix(chat_id: int) -> str:
-    return f"{DIGEST_PREFIX}{chat_id}:"
-
-
 def local_time(hhmm: str, timezone: str) -> time:
     """"08:00" in "Europe/Paris" → a tz-aware time for ``run_daily``."""
     hour, minute = (int(x) for x in hhmm.split(":"))
