@@ -103,13 +103,15 @@ class Pipeline:
         except FetchError as exc:
             return await self._fail(feed, state, str(exc), started, exc.status, exc.retry_after)
         if result.not_modified:
-            return await self._not_modified(feed, state, result, started)
+            return await self._not_modified(feed, state, result, started, now)
         try:
             parsed = await self.preparer.prepare(result, feed, self.stages, now)
         except FeedError as exc:
             return await self._fail(feed, state, str(exc), started, result.status)
+        # From the poll's start, not its end: the scheduler re-arms the feed's job at this time,
+        # so a feed with a 10 s interval is polled every 10 s however long a poll takes.
         due = backoff.next_due_after_success(
-            self.clock(), feed.interval, self.config.polling.jitter, parsed.ttl_seconds
+            now, feed.interval, self.config.polling.jitter, parsed.ttl_seconds
         )
         new_ids, updated_ids, unchanged = await self.executor.call(
             store_parsed, state["id"], parsed, result, due, now
@@ -124,11 +126,11 @@ class Pipeline:
         )
 
     async def _not_modified(
-        self, feed: FeedConfig, state: dict, result: FetchResult, started: float
+        self, feed: FeedConfig, state: dict, result: FetchResult, started: float, polled_at: float
     ) -> FeedPollOutcome:
         now = self.clock()
         due = backoff.next_due_after_success(
-            now, feed.interval, self.config.polling.jitter, state["ttl_seconds"]
+            polled_at, feed.interval, self.config.polling.jitter, state["ttl_seconds"]
         )
         await self.executor.call(
             lambda db: feed_store.record_success(

@@ -1,9 +1,12 @@
 """Run the poller unattended: one APScheduler job per feed, config hot reload, retention.
 
-Each feed has its own interval job (jitter, ``max_instances=1``, coalescing, a generous misfire
-grace time). The job asks the database whether the feed is due: backoff after failures, a
-feed's ``<ttl>`` and ``Retry-After`` all live in ``feeds.next_due_at``, not in the scheduler, so
-a restart keeps them.
+Each feed has its own job (``max_instances=1``, coalescing, a generous misfire grace time). The
+database says when a feed is due: the interval plus jitter from the last poll's start, backoff
+after failures, a feed's ``<ttl>`` and ``Retry-After`` all live in ``feeds.next_due_at``, not in
+the scheduler, so a restart keeps them. After each run the job is re-armed at that due time, so
+schedule and due time agree (a job firing on its own grid found the feed "not due" every other
+time: feeds were polled at half their rate). The job's interval trigger is only a fallback
+should a run end without re-arming.
 
 New articles are decided (duplicates, story clusters) by the pipeline's dedup worker, a
 background task started here, which first takes whatever a previous run left undecided.
@@ -128,7 +131,7 @@ class FeedScheduler:
                 log.info("stopped polling %s", job.id[len(JOB_PREFIX):])
         for job_id, feed in wanted.items():
             existing = self.scheduler.get_job(job_id)
-            trigger = IntervalTrigger(seconds=feed.interval, jitter=int(config.polling.jitter) or None)
+            trigger = IntervalTrigger(seconds=feed.interval)   # jitter is in next_due_at
             if existing is not None:
                 if existing.trigger.interval.total_seconds() != feed.interval:
                     existing.reschedule(trigger)
@@ -153,9 +156,20 @@ class FeedScheduler:
             log.info("poll of %s cancelled by shutdown", name)
             return
         self.last_poll_at = self.clock()
+        if outcome.error != "already polling":      # that run re-arms the job itself
+            await self._rearm(feed)
         if outcome.status not in ("skipped",):
             log.info("polled %s: %s new=%d updated=%d %s", name, outcome.status, outcome.new,
                      outcome.updated, outcome.error)
+
+    async def _rearm(self, feed: FeedConfig) -> None:
+        """Move the feed's next run to its due time (never into the past)."""
+        job = self.scheduler.get_job(self._job_id(feed))
+        state = await self.executor.call(feed_store.feed_state, feed.name)
+        if job is None or state is None:
+            return
+        due = max(float(state["next_due_at"]), self.clock())
+        job.modify(next_run_time=datetime.fromtimestamp(due, UTC))
 
     async def _prune(self) -> None:
         cutoff = self.clock() - self.config.storage.retention_days * 86400

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.config import parse_duration
 from bot.scheduler import JOB_PREFIX, FeedScheduler
 from bot.store import DbExecutor
 from tests.feedserver import FeedServer
@@ -83,3 +86,39 @@ async def test_polling_change_swaps_the_fetcher_and_shutdown_closes_the_old_one(
     assert old.is_open                        # still open for fetches in flight
     await feeds.shutdown()
     assert not old.is_open                    # closed at shutdown, not leaked
+
+
+
+async def _count_polls(feed_server: FeedServer, tmp_path: Path, jitter: str, seconds: float) -> int:
+    """Run a real FeedScheduler on one feed with a 2 s interval; fetches during ``seconds``."""
+    route = f"/{tmp_path.name}.xml"
+    feed_server.route(route, rss([("x1", "Steady")]))
+    config = load(write_config(tmp_path, {"F": feed_server.url(route)}))
+    config = replace(config, feeds=tuple(replace(f, interval=2.0) for f in config.feeds),
+                     polling=replace(config.polling, jitter=parse_duration(jitter)))
+    executor = DbExecutor(config.storage.path)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    feeds = FeedScheduler(config, executor, scheduler, first_poll_within=0.0)
+    feeds.start()
+    try:
+        await wait_for(lambda: feed_server.hits(route) == 1)
+        await asyncio.sleep(seconds)
+        return feed_server.hits(route) - 1
+    finally:
+        scheduler.shutdown(wait=False)
+        await feeds.shutdown()
+        executor.close()
+
+
+async def test_feeds_are_polled_at_their_configured_rate(feed_server: FeedServer, tmp_path: Path) -> None:
+    """The issue's case (10 s interval, 60 s → 6 ± 1 fetches) scaled down fivefold (the bug was
+    scale-free: the job fired every interval, the feed was due just after, so every other run
+    was skipped as "not due"). With 1 s of jitter a poll comes every 2.5 s on average."""
+    (tmp_path / "steady").mkdir()
+    (tmp_path / "jitter").mkdir()
+    steady, jittered = await asyncio.gather(
+        _count_polls(feed_server, tmp_path / "steady", "0s", 12.0),
+        _count_polls(feed_server, tmp_path / "jitter", "1s", 12.0),
+    )
+    assert 5 <= steady <= 7, steady
+    assert 4 <= jittered <= 6, jittered
