@@ -15,16 +15,32 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.config import Config, load_config, parse_duration
 from bot.errors import ConfigError, NewsbotError
 from bot.models import FeedPollOutcome
+
+if TYPE_CHECKING:
+    from bot.store.lock import InstanceLock
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _load(args: argparse.Namespace) -> Config:
     return load_config(args.config)
+
+
+ONE_SHOT_WAIT = 600.0      # seconds a one-shot writer waits for another one to finish
+
+
+def _lock(config: Config, command: str) -> InstanceLock:
+    """One newsbot per database (bot/store/lock.py); use as ``with _lock(...):``."""
+    from bot.store.lock import LONG_RUNNING, InstanceLock
+
+    wait = 0.0 if command in LONG_RUNNING else ONE_SHOT_WAIT
+    return InstanceLock(config.storage.path, command).acquire(
+        wait, notify=lambda line: print(f"newsbot: {line}", file=sys.stderr))
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -61,16 +77,19 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if not args.once:
         from bot.service import run_poller
 
-        return run_poller(config)
-    executor = DbExecutor(config.storage.path)
-    progress = _Progress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
-    try:
-        outcomes = asyncio.run(poll_once(
-            config, executor, feed_names=args.feed, progress=progress, dedup_progress=progress.deciding
-        ))
-    finally:
-        executor.close()
-        progress.done()
+        with _lock(config, "poll"):
+            return run_poller(config)
+    with _lock(config, "poll --once"):
+        executor = DbExecutor(config.storage.path)
+        progress = _Progress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
+        try:
+            outcomes = asyncio.run(poll_once(
+                config, executor, feed_names=args.feed, progress=progress,
+                dedup_progress=progress.deciding,
+            ))
+        finally:
+            executor.close()
+            progress.done()
     print(poll_table(outcomes))
     return 0
 
@@ -190,9 +209,10 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
     config = _load(args)
     since = _since(args.since or "30d") or 0.0
-    db = open_database(config.storage.path)
-    feed_tags = {f.name: f.tags for f in config.feeds}
-    changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags)
+    with _lock(config, "retag"):
+        db = open_database(config.storage.path)
+        feed_tags = {f.name: f.tags for f in config.feeds}
+        changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags)
     print(f"re-tagged articles of the last {args.since}: {changed} changed")
     return 0
 
@@ -201,7 +221,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run everything: feed polling, digests and the Telegram bot, until Ctrl-C / SIGTERM."""
     from bot.telegram.app import run_bot
 
-    return run_bot(_load(args))
+    config = _load(args)
+    with _lock(config, "run"):
+        return run_bot(config)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
