@@ -13,7 +13,9 @@ background task started here, which first takes whatever a previous run left und
 
 The config file's mtime is checked every ``polling.reload_check``: new feeds start polling,
 removed ones stop, changed intervals apply, changed tags re-tag the last 7 days. An invalid edit
-is logged and the last good config keeps running.
+is logged and the last good config keeps running. A reload is all or nothing: one that fails on
+the database (locked, disk full) changes nothing, is logged as "config reload failed: …" and is
+tried again at the next check.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -31,7 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import retag
 from bot.config import Config, FeedConfig, load_config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, NewsbotError
 from bot.fetch import Fetcher
 from bot.pipeline import Pipeline
 from bot.prepare import Stages
@@ -83,7 +86,7 @@ class FeedScheduler:
         self._mtime = _mtime(config.path)
         self.last_reload_error: str = ""
         self.last_poll_at: float | None = None
-        self._retiring: set[asyncio.Task[None]] = set()   # old fetchers closing after a reload
+        self._retiring: dict[asyncio.Task[None], Fetcher] = {}   # old fetchers closing after a reload
 
     @property
     def config(self) -> Config:
@@ -112,10 +115,12 @@ class FeedScheduler:
         for job in self.scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) or job.id in ("config-reload", "retention"):
                 job.remove()
-        retiring = list(self._retiring)
+        retiring = dict(self._retiring)
         for task in retiring:
             task.cancel()
         await asyncio.gather(*retiring, return_exceptions=True)
+        for fetcher in retiring.values():        # a task cancelled before it ran closed nothing
+            await fetcher.aclose()
         await self.pipeline.dedup.stop()
         await self.fetcher.aclose()
 
@@ -182,39 +187,69 @@ class FeedScheduler:
         mtime = _mtime(self.config.path)
         if mtime is None or mtime == self._mtime:
             return
-        self._mtime = mtime
         await self.reload_now()
 
     async def reload_now(self) -> str:
-        """Re-read the config file; returns a one-line summary (or the error, config kept)."""
+        """Re-read the config file; returns a one-line summary (or the error, config kept).
+
+        All or nothing: the database work (feeds table, re-tag) comes first, and the new config
+        is swapped in only once it all worked. An invalid file is reported once and waits for
+        the next edit; any other failure (the database locked or full) leaves the running config
+        untouched and the file's mtime unrecorded, so the next check tries again.
+        """
+        mtime = _mtime(self.config.path)
         try:
             config = load_config(self.config.path)
         except ConfigError as exc:
+            self._mtime = mtime
             self.last_reload_error = str(exc)
             log.error("config reload failed, keeping the running config:\n%s", exc)
             return "config not reloaded: " + "; ".join(exc.problems)
-        old = self.config
-        self.pipeline.stages = Stages.from_config(config)
-        self.pipeline.preparer.processes = config.polling.parse_processes
-        if old.polling != config.polling:
-            # New timeouts and limits need a new client; in-flight fetches finish on the old one.
-            old_fetcher, self.fetcher = self.fetcher, Fetcher(config.polling)
-            self.pipeline.fetcher = self.fetcher
-            task = asyncio.create_task(_close_later(old_fetcher, old.polling.timeout + 1))
-            self._retiring.add(task)             # keep a reference until it is done
-            task.add_done_callback(self._retiring.discard)
-        await self.pipeline.sync_feeds()
-        self._schedule_feeds(config)
+        try:
+            stages, count = await self._apply_to_store(config)
+        except Exception as exc:
+            known = isinstance(exc, NewsbotError | sqlite3.Error)    # a traceback only for a bug
+            self.last_reload_error = str(exc) if known else f"{type(exc).__name__}: {exc}"
+            log.error("config reload failed: %s; keeping the running config, retrying at the next "
+                      "check", self.last_reload_error, exc_info=not known)
+            return f"config not reloaded: {self.last_reload_error}"
+        self._swap_in(config, stages)
+        self._mtime = mtime
         self.last_reload_error = ""
-        feed_tags = {f.name: f.tags for f in config.feeds}
-        if old.tags != config.tags or feed_tags != {f.name: f.tags for f in old.feeds}:
-            count = await self.executor.call(
-                retag.retag_articles, self.pipeline.stages.tagger, self.clock() - RETAG_WINDOW,
-                self.clock(), feed_tags,
-            )
+        if count is not None:
             log.info("tags changed: re-tagged %d articles of the last 7 days", count)
         for listener in self.listeners:
             listener(config)
         summary = f"config reloaded: {len(config.feeds)} feeds, {len(config.tags)} tags"
         log.info(summary)
         return summary
+
+    async def _apply_to_store(self, config: Config) -> tuple[Stages, int | None]:
+        """The reload's database work (idempotent, so a retry redoes it safely): the feeds table
+        made to match, and a re-tag of the last 7 days when tags changed. Returns the new stages
+        and the re-tag count (None when no re-tag was needed)."""
+        old = self.config
+        stages = Stages.from_config(config)
+        now = self.clock()
+        await self.executor.call(feed_store.sync_feeds, config.feeds, now)
+        feed_tags = {f.name: f.tags for f in config.feeds}
+        if old.tags == config.tags and feed_tags == {f.name: f.tags for f in old.feeds}:
+            return stages, None
+        count = await self.executor.call(
+            retag.retag_articles, stages.tagger, now - RETAG_WINDOW, now, feed_tags,
+        )
+        return stages, count
+
+    def _swap_in(self, config: Config, stages: Stages) -> None:
+        """Install a config whose database work is done (nothing here can fail on the store)."""
+        old = self.config
+        self.pipeline.stages = stages
+        self.pipeline.preparer.processes = config.polling.parse_processes
+        if old.polling != config.polling:
+            # New timeouts and limits need a new client; in-flight fetches finish on the old one.
+            old_fetcher, self.fetcher = self.fetcher, Fetcher(config.polling)
+            self.pipeline.fetcher = self.fetcher
+            task = asyncio.create_task(_close_later(old_fetcher, old.polling.timeout + 1))
+            self._retiring[task] = old_fetcher     # keep a reference until it is done
+            task.add_done_callback(lambda done: self._retiring.pop(done, None))
+        self._schedule_feeds(config)

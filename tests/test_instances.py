@@ -17,7 +17,7 @@ from bot.store import feeds as feed_store
 from bot.store import open_database
 from bot.store.lock import lock_path
 from tests.feedserver import FeedServer
-from tests.helpers import rss, write_config
+from tests.helpers import hold_write_lock, rss, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,24 +106,6 @@ def test_two_concurrent_poll_once_both_store_every_feed(feed_server: FeedServer,
     db = open_database(tmp_path / "news.db")
     assert db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 50 * 20
     assert db.execute("SELECT COUNT(*) FROM feeds WHERE error_count > 0").fetchone()[0] == 0
-
-
-HOLD_WRITE_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-conn.execute("UPDATE feeds SET title = 'held' WHERE name = 'feed0'")
-print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("COMMIT")
-"""
-
-
-def hold_write_lock(db_path: Path, seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(db_path), str(seconds)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
-    return proc
 
 
 def test_a_writer_waits_for_another_process_write_lock(feed_server: FeedServer, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from bot.config import parse_duration
 from bot.scheduler import JOB_PREFIX, FeedScheduler
 from bot.store import DbExecutor
 from tests.feedserver import FeedServer
-from tests.helpers import load, rss, wait_for, write_config
+from tests.helpers import hold_write_lock, load, rss, wait_for, write_config
 
 
 def edit(path: Path, text: str) -> None:
@@ -122,3 +122,39 @@ async def test_feeds_are_polled_at_their_configured_rate(feed_server: FeedServer
     )
     assert 5 <= steady <= 7, steady
     assert 4 <= jittered <= 6, jittered
+
+
+async def test_a_reload_that_hits_a_locked_database_changes_nothing_and_is_retried(
+    feed_server: FeedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: new tags swapped in and the mtime recorded, then sync_feeds failed on the lock:
+    feed B never polled, no re-tag, never retried. Now nothing changes until the database
+    work succeeds, and the next check tries again."""
+    caplog.set_level(logging.ERROR, logger="bot.scheduler")
+    feed_server.route("/a.xml", rss([("a1", "Pipeline talks")]))
+    feed_server.route("/b.xml", rss([("b1", "Bravo")]))
+    cfg = write_config(tmp_path, {"A": feed_server.url("/a.xml")}, polling='reload_check = "0.1s"')
+    config = load(cfg)
+    executor = DbExecutor(config.storage.path, busy_timeout=0.3)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    feeds = FeedScheduler(config, executor, scheduler, first_poll_within=0.0)
+    feeds.start()
+    try:
+        await wait_for(lambda: feeds.last_poll_at is not None)       # a1 stored, untagged
+        holder = await asyncio.to_thread(hold_write_lock, config.storage.path, 2.0)
+        edit(cfg, cfg.read_text() + f'\n[[feeds]]\nname = "B"\nurl = "{feed_server.url("/b.xml")}"\n'
+             '\n[tags.energy]\nlabel = { fr = "Énergie", en = "Energy" }\nkeywords = ["pipeline"]\n')
+        await wait_for(lambda: "locked" in feeds.last_reload_error)
+        assert [f.name for f in feeds.config.feeds] == ["A"] and not feeds.config.tags
+        assert job_ids(feeds) == {JOB_PREFIX + "A"} and feed_server.hits("/b.xml") == 0
+        await asyncio.to_thread(holder.wait, 10)
+        await wait_for(lambda: feed_server.hits("/b.xml") == 1)
+        assert feeds.last_reload_error == "" and [t.id for t in feeds.config.tags] == ["energy"]
+        assert job_ids(feeds) == {JOB_PREFIX + "A", JOB_PREFIX + "B"}
+        assert "config reload failed: database locked" in caplog.text
+        tags = await executor.call(lambda db: db.execute("SELECT tag FROM article_tags").fetchall())
+        assert tags == [("energy",)]                     # the re-tag ran on the retry
+    finally:
+        scheduler.shutdown(wait=False)
+        await feeds.shutdown()
+        executor.close()

@@ -101,14 +101,15 @@ def open_database(path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT) -> Da
 class DbExecutor:
     """Runs ``fn(db, *args)`` on a single thread that owns the connection."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT):
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-db")
         self._db: Database | None = None
         self._pool.submit(self._open).result()
 
     def _open(self) -> None:
-        self._db = open_database(self.path)
+        self._db = open_database(self.path, busy_timeout=self.busy_timeout)
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         assert self._db is not None
