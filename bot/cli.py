@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -28,19 +29,29 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    config = load_config(args.config)
+    args.db_path = config.storage.path          # for main's one-line database errors
+    return config
 
 
 ONE_SHOT_WAIT = 600.0      # seconds a one-shot writer waits for another one to finish
 
 
 def _lock(config: Config, command: str) -> InstanceLock:
-    """One newsbot per database (bot/store/lock.py); use as ``with _lock(...):``."""
+    """Before a command that writes: one newsbot per database (bot/store/lock.py), and a
+    damaged database refused (``PRAGMA quick_check``). Use as ``with _lock(...):``."""
+    from bot.store.db import check_database
     from bot.store.lock import LONG_RUNNING, InstanceLock
 
     wait = 0.0 if command in LONG_RUNNING else ONE_SHOT_WAIT
-    return InstanceLock(config.storage.path, command).acquire(
+    lock = InstanceLock(config.storage.path, command).acquire(
         wait, notify=lambda line: print(f"newsbot: {line}", file=sys.stderr))
+    try:
+        check_database(config.storage.path)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -53,6 +64,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)
     print(config_summary(config))
     return 0
+
+
+SQLITE_INT_MAX = 2**63 - 1
+
+
+def _int_arg(text: str) -> int:
+    """An integer argument SQLite can take (a larger one raised OverflowError deep in a query)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not -SQLITE_INT_MAX - 1 <= value <= SQLITE_INT_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is too large (at most {SQLITE_INT_MAX})")
+    return value
 
 
 def _since(value: str | None) -> float | None:
@@ -91,6 +116,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
             executor.close()
             progress.done()
     print(poll_table(outcomes))
+    storage = next((o.error for o in outcomes if o.storage), "")
+    if storage:                                     # the feeds are fine, the database is not
+        print(f"newsbot: {storage}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -132,15 +161,18 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     """Per-feed polling state."""
     from bot.reports import feeds_table
     from bot.store import open_database
+    from bot.store.db import open_snapshot
     from bot.store.feeds import all_feed_states
+    from bot.store.health import disk_full
 
     config = _load(args)
-    db = open_database(config.storage.path)
+    full = disk_full(config.storage.path) or ""
+    db = open_snapshot(config.storage.path) if full else open_database(config.storage.path)
     states = all_feed_states(db)
     if not states:
         print("no feed polled yet (run: newsbot poll --once)")
         return 0
-    print(feeds_table(states, time.time()))
+    print(feeds_table(states, time.time(), full))
     return 0
 
 
@@ -296,17 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
     add("tags", cmd_tags, "configured tags with article counts over the last 24 h and 7 days")
     p = add("explain", cmd_explain, "print each tag of one article with the text that matched")
-    p.add_argument("article_id", type=int, metavar="ARTICLE_ID")
+    p.add_argument("article_id", type=_int_arg, metavar="ARTICLE_ID")
     p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
     p.add_argument("--since", metavar="DURATION", default="30d", help="window to re-tag (default 30d)")
     p = add("digest", cmd_digest, "print the digest a chat would receive now (with --dry-run)")
-    p.add_argument("--chat", type=int, required=True, metavar="ID", help="chat id, see: newsbot subscribers")
+    p.add_argument("--chat", type=_int_arg, required=True, metavar="ID",
+                   help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
     p = add("clusters", cmd_clusters, "story clusters, largest first: title, sources, first seen")
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
-    p.add_argument("--min-sources", type=int, default=1, metavar="N", help="at least N distinct sources")
-    p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N clusters (default 30)")
+    p.add_argument("--min-sources", type=_int_arg, default=1, metavar="N", help="at least N distinct sources")
+    p.add_argument("--limit", type=_int_arg, default=30, metavar="N", help="at most N clusters (default 30)")
     return parser
 
 
@@ -325,6 +358,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        # A damaged, full or locked database met mid-command (`export` half printed): one line.
+        from bot.store.health import as_storage_error
+
+        error = as_storage_error(exc, getattr(args, "db_path", "the database"))
+        if error is None:
+            raise
+        print(f"newsbot: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -25,9 +25,10 @@ from bot.errors import FeedError, FetchError
 from bot.fetch import Fetcher
 from bot.models import FeedPollOutcome, FetchResult, ParsedFeed
 from bot.prepare import Preparer, Stages
-from bot.store import DbExecutor
+from bot.store import DbExecutor, health
 from bot.store import feeds as feed_store
 from bot.store.articles import save_articles
+from bot.store.health import StorageHealth
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ class Pipeline:
         self.fetcher = fetcher
         self.clock = clock
         self.preparer = Preparer(stages.config.polling.parse_processes)
-        self.dedup = DedupWorker(executor, clock)
+        self.health = StorageHealth(executor.path, clock)
+        self.dedup = DedupWorker(executor, clock, health=self.health)
         self._running: set[str] = set()
 
     @property
@@ -80,12 +82,26 @@ class Pipeline:
         self._running.add(feed.name)
         started = time.monotonic()
         try:
-            return await self._poll(feed, force=force, started=started)
-        except Exception as exc:  # a bug must not take other feeds down: record it on this feed
-            log.exception("internal error while polling %s", feed.name)
-            return await self._fail(feed, None, f"internal error: {type(exc).__name__}: {exc}", started)
+            try:
+                outcome = await self._poll(feed, force=force, started=started)
+            except Exception as exc:  # a bug must not take other feeds down: record it on this feed
+                if health.error_kind(exc) is not None:
+                    raise
+                log.exception("internal error while polling %s", feed.name)
+                return await self._fail(feed, None, f"internal error: {type(exc).__name__}: {exc}", started)
+        except Exception as exc:
+            if (kind := health.classify(exc, self.executor.path)) is None:
+                raise
+            # The database itself failed (disk full, damaged, locked too long): the same for every
+            # feed, so it is said once per change of state, and not recorded on the feed (that
+            # write would fail too). Nothing is lost: the feed is polled again next time.
+            return FeedPollOutcome(feed=feed.name, status="error", error=self.health.failed(exc),
+                                   storage=kind, elapsed=time.monotonic() - started)
         finally:
             self._running.discard(feed.name)
+        if outcome.status != "skipped":
+            self.health.ok()                       # this poll's writes went through
+        return outcome
 
     async def _poll(self, feed: FeedConfig, *, force: bool, started: float) -> FeedPollOutcome:
         state = await self.executor.call(feed_store.feed_state, feed.name)

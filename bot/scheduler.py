@@ -38,8 +38,9 @@ from bot.errors import ConfigError, NewsbotError
 from bot.fetch import Fetcher
 from bot.pipeline import Pipeline
 from bot.prepare import Stages
-from bot.store import DbExecutor
+from bot.store import DbExecutor, health
 from bot.store import feeds as feed_store
+from bot.store.health import StorageHealth
 from bot.store.retention import apply_retention
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,10 @@ class FeedScheduler:
             log.info("poll of %s cancelled by shutdown", name)
             return
         self.last_poll_at = self.clock()
-        if outcome.error != "already polling":      # that run re-arms the job itself
+        if outcome.storage:
+            # Its state could not be written: try again after an interval, not at once.
+            self._move_job(feed, self.clock() + feed.interval)
+        elif outcome.error != "already polling":    # that run re-arms the job itself
             await self._rearm(feed)
         if outcome.status not in ("skipped",):
             log.info("polled %s: %s new=%d updated=%d %s", name, outcome.status, outcome.new,
@@ -169,12 +173,27 @@ class FeedScheduler:
 
     async def _rearm(self, feed: FeedConfig) -> None:
         """Move the feed's next run to its due time (never into the past)."""
+        try:
+            state = await self.executor.call(feed_store.feed_state, feed.name)
+        except Exception as exc:
+            if health.error_kind(exc) is None:
+                raise
+            self.health.failed(exc)
+            state = None                      # the job's interval trigger fires it again
+        if state is not None:
+            self._move_job(feed, float(state["next_due_at"]))
+
+    def _move_job(self, feed: FeedConfig, due: float) -> None:
         job = self.scheduler.get_job(self._job_id(feed))
-        state = await self.executor.call(feed_store.feed_state, feed.name)
-        if job is None or state is None:
-            return
-        due = max(float(state["next_due_at"]), self.clock())
-        job.modify(next_run_time=datetime.fromtimestamp(due, UTC))
+        if job is not None:
+            due = max(due, self.clock())
+            job.modify(next_run_time=datetime.fromtimestamp(due, UTC))
+
+    @property
+    def health(self) -> StorageHealth:
+        """The poller's storage health (``last_error_kind``: None, "disk-full", "locked",
+        "corrupt", "io-error"; ``status()``): for /stats and a health check."""
+        return self.pipeline.health
 
     async def _prune(self) -> None:
         cutoff = self.clock() - self.config.storage.retention_days * 86400

@@ -124,7 +124,9 @@ def test_a_writer_waits_for_another_process_write_lock(feed_server: FeedServer, 
     holder.wait(timeout=10)
 
 
-def test_a_lock_outlasting_the_busy_timeout_is_one_clear_error(feed_server: FeedServer, tmp_path: Path) -> None:
+def test_a_lock_outlasting_the_busy_timeout_is_one_clear_error(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     config = load_config(feeds_config(feed_server, tmp_path, 2))
     feed_store.sync_feeds(open_database(config.storage.path), config.feeds, time.time())
     db = open_database(config.storage.path, busy_timeout=0.3)

@@ -72,6 +72,9 @@ def parse_config(text: str, path: Path) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: TOML syntax error: {exc}"]) from None
+    except RecursionError:                          # tomllib recurses once per nesting level
+        raise ConfigError([f"{path}: TOML nested too deeply (arrays or tables inside one another "
+                           "thousands of levels deep)"]) from None
     problems: list[str] = []
     top = Table(raw, "", problems)
     base_dir = path.resolve().parent

@@ -56,11 +56,15 @@ def check_feed_url(url: str) -> str | None:
     feedparser would otherwise happily read local files."""
     if not url.strip():
         return "is empty"
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        hostname = parts.hostname
+    except ValueError as exc:                       # "http://[::1/feed": Invalid IPv6 URL
+        return f"is not a valid URL ({exc}): {url!r}"
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "none (a local path?)"
         return f"must be an http:// or https:// URL, got scheme {scheme}: {url!r}"
-    if not parts.hostname:
+    if not hostname:
         return f"has no host name: {url!r}"
     return None
 

@@ -90,12 +90,42 @@ def open_database(path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT) -> Da
         for migrations in schema.MIGRATION_SETS:
             migrations.apply(db)
     except sqlite3.DatabaseError as exc:
-        kind = health.error_kind(exc) or ""
+        kind = health.classify(exc, path) or ""
         message = health.describe(kind, path, exc) if kind else f"cannot open the database {path}: {exc}"
         raise StorageError(message, kind) from exc
     except OSError as exc:
         raise StorageError(f"cannot create the database {path}: {exc}") from exc
     return db
+
+
+def open_snapshot(path: str | Path) -> Database:
+    """The database read as it is on disk, without the -wal/-shm files SQLite would create
+    (``immutable``): for `newsbot feeds` on a full disk, where a normal open fails. It misses
+    what a running newsbot has in its WAL and not yet checkpointed."""
+    try:
+        return NewsbotDatabase(sqlite3.connect(f"file:{Path(path)}?immutable=1", uri=True))
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot open the database {path}: {exc}") from exc
+
+
+def check_database(path: str | Path) -> None:
+    """``PRAGMA quick_check`` before a command that will write for long: a damaged file is
+    reported with what to do (``StorageError(kind="corrupt")``) instead of being written into.
+    A file that does not exist yet is fine. Costs one read of the whole file."""
+    path = Path(path)
+    if str(path) == ":memory:" or not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        kind = health.classify(exc, path) or health.CORRUPT
+        raise StorageError(health.describe(kind, path, exc), kind) from exc
+    if problems != ["ok"]:
+        raise StorageError(health.describe(health.CORRUPT, path, problems[0]), health.CORRUPT)
 
 
 class DbExecutor:

@@ -63,6 +63,15 @@ def error_kind(exc: BaseException) -> str | None:
     return None
 
 
+def classify(exc: BaseException, path: str | Path) -> str | None:
+    """:func:`error_kind`, except that an I/O error on a file system with no room left is a full
+    disk (SQLite says "disk I/O error" when it cannot grow the -shm or -wal file)."""
+    kind = error_kind(exc)
+    if kind == IO_ERROR and disk_full(path):
+        return DISK_FULL
+    return kind
+
+
 def describe(kind: str, path: str | Path, exc: BaseException | str) -> str:
     """One line saying what happened to the database at ``path`` and what to do about it."""
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -80,10 +89,10 @@ def describe(kind: str, path: str | Path, exc: BaseException | str) -> str:
 
 def as_storage_error(exc: BaseException, path: str | Path) -> StorageError | None:
     """``exc`` translated to a one-line StorageError, when it is a storage failure."""
-    kind = error_kind(exc)
+    kind = classify(exc, path)
     if kind is None:
         return None
-    if isinstance(exc, StorageError):
+    if isinstance(exc, StorageError) and exc.kind == kind:
         return exc
     return StorageError(describe(kind, path, exc), kind)
 
@@ -128,8 +137,9 @@ class StorageHealth:
 
     def failed(self, exc: BaseException) -> str:
         """Record a storage failure; logs only when the kind changes. Returns the one line."""
-        kind = error_kind(exc) or IO_ERROR
-        line = str(exc) if isinstance(exc, StorageError) else describe(kind, self.path, exc)
+        kind = classify(exc, self.path) or IO_ERROR
+        line = (str(exc) if isinstance(exc, StorageError) and exc.kind == kind
+                else describe(kind, self.path, exc))
         if kind != self.last_error_kind:
             log.error("%s", line)
             self.last_error_kind, self.since, self.failures = kind, self.clock(), 0
