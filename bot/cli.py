@@ -34,18 +34,17 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
-ONE_SHOT_WAIT = 600.0      # seconds a one-shot writer waits for another one to finish
+ONE_SHOT_WAIT = 600.0      # seconds a command waits for a one-shot writer (poll --once, retag) to finish
 
 
 def _lock(config: Config, command: str) -> InstanceLock:
     """Before a command that writes: one newsbot per database (bot/store/lock.py), and a
     damaged database refused (``PRAGMA quick_check``). Use as ``with _lock(...):``."""
     from bot.store.db import check_database
-    from bot.store.lock import LONG_RUNNING, InstanceLock
+    from bot.store.lock import InstanceLock
 
-    wait = 0.0 if command in LONG_RUNNING else ONE_SHOT_WAIT
     lock = InstanceLock(config.storage.path, command).acquire(
-        wait, notify=lambda line: print(f"newsbot: {line}", file=sys.stderr))
+        ONE_SHOT_WAIT, notify=lambda line: print(f"newsbot: {line}", file=sys.stderr))
     try:
         check_database(config.storage.path)
     except BaseException:

@@ -5,8 +5,8 @@ arrive twice) and fight over the write lock. So a long-running command (``run``,
 ``<database>.lock`` at start and keeps it until it exits; the kernel drops it when the process
 dies, ``kill -9`` included, so a stale file never blocks a restart. A second long-running one
 exits at once, naming the holder. One-shot writers (``poll --once``, ``retag``) take the same
-lock: they refuse at once when a long-running instance holds it (it polls and re-tags by itself)
-and wait for another one-shot command to finish (up to ``wait`` seconds).
+lock: they refuse at once when a long-running instance holds it (it polls and re-tags by itself).
+Whoever finds a one-shot command holding it waits for it to finish (up to ``wait`` seconds).
 
 The holder writes its pid and command into the file, for the message of whoever is refused.
 """
@@ -77,12 +77,12 @@ class InstanceLock:
         return self
 
     def _refusal(self, pid: str, command: str) -> str:
-        if self.command in LONG_RUNNING:
+        if command not in LONG_RUNNING:
+            what = "it is still running; try again once it is done"
+        elif self.command in LONG_RUNNING:
             what = "stop it first"
-        elif command in LONG_RUNNING:
-            what = "it polls and re-tags by itself; stop it first to run this by hand"
         else:
-            what = "try again once it is done"
+            what = "it polls and re-tags by itself; stop it first to run this by hand"
         return (f"another newsbot (`newsbot {command}`, pid {pid}) is using {self.db_path}: {what} "
                 f"(lock: {self.path})")
 
