@@ -38,15 +38,17 @@ ONE_SHOT_WAIT = 600.0      # seconds a command waits for a one-shot writer (poll
 
 
 def _lock(config: Config, command: str) -> InstanceLock:
-    """Before a command that writes: one newsbot per database (bot/store/lock.py), and a
-    damaged database refused (``PRAGMA quick_check``). Use as ``with _lock(...):``."""
+    """Before a command that writes: one newsbot per database (bot/store/lock.py); a long-running
+    one also refuses a damaged database (``PRAGMA quick_check``: seconds on a large file, so not
+    for one-shot commands, which stop at the first damaged page they meet). Use as ``with``."""
     from bot.store.db import check_database
-    from bot.store.lock import InstanceLock
+    from bot.store.lock import LONG_RUNNING, InstanceLock
 
     lock = InstanceLock(config.storage.path, command).acquire(
         ONE_SHOT_WAIT, notify=lambda line: print(f"newsbot: {line}", file=sys.stderr))
     try:
-        check_database(config.storage.path)
+        if command in LONG_RUNNING:
+            check_database(config.storage.path)
     except BaseException:
         lock.release()
         raise

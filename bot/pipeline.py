@@ -79,6 +79,9 @@ class Pipeline:
         """Poll ``feed`` if it is due (or ``force``); never raises for a feed's own failure."""
         if feed.name in self._running:
             return FeedPollOutcome(feed=feed.name, status="skipped", error="already polling")
+        if self.health.last_error_kind == health.CORRUPT:     # write nothing more into it
+            return FeedPollOutcome(feed=feed.name, status="error", error=self.health.last_error,
+                                   storage=health.CORRUPT)
         self._running.add(feed.name)
         started = time.monotonic()
         try:
@@ -221,5 +224,6 @@ async def poll_once(
         pipeline = Pipeline(Stages.from_config(config), executor, fetcher, clock)
         await pipeline.sync_feeds()
         outcomes = await pipeline.poll_many(feeds, force=True, progress=progress)
-    await pipeline.dedup.drain(dedup_progress)
+    if pipeline.health.healthy:        # else the articles stay undecided until the store works
+        await pipeline.dedup.drain(dedup_progress)
     return outcomes

@@ -61,7 +61,7 @@ def damage_one_page(db_path: Path, marker: bytes) -> None:
 
 def test_a_damaged_data_page(feed_server: FeedServer, tmp_path: Path) -> None:
     """Before: `export` and `clusters` printed part, then a traceback; `poll --once` exited 0
-    and wrote on into the damaged file."""
+    and wrote on into the damaged file; `poll` and `run` started on it."""
     feed_server.route("/a.xml", rss([(f"a{n}", f"Summit talks day {n} " + "x" * 300) for n in range(60)]))
     cfg = write_config(tmp_path, {"A": feed_server.url("/a.xml")}, polling="parse_processes = 0")
     assert newsbot(cfg, "poll", "--once").returncode == 0
@@ -72,6 +72,12 @@ def test_a_damaged_data_page(feed_server: FeedServer, tmp_path: Path) -> None:
         line = one_line_error(newsbot(cfg, *command))
         assert "database damaged" in line and "newsbot backup" in line, line
     before = db.read_bytes()
-    line = one_line_error(newsbot(cfg, "poll", "--once"))
-    assert "database damaged" in line and "newsbot backup" in line
+    for command in (["poll"], ["run"]):                   # long-running: quick_check at start
+        line = one_line_error(newsbot(cfg, *command))
+        assert "database damaged" in line and "newsbot backup" in line, line
     assert db.read_bytes() == before                      # nothing written into it
+    polled = newsbot(cfg, "poll", "--once")               # one-shot: stops at the damaged page
+    assert polled.returncode == 1 and "Traceback" not in polled.stderr
+    last = polled.stderr.strip().splitlines()[-1]
+    assert last.startswith("newsbot: database damaged") and "newsbot backup" in last
+    assert polled.stderr.count("database damaged") <= 2   # the log line once, the exit line
