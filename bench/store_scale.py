@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.dedup_cost import fill  # noqa: E402
 from bot.config import StorageConfig, load_config  # noqa: E402
-from bot.demo import SAMPLES, demo_config, serve_directory  # noqa: E402
+from bot.demo import demo_config, serve_directory  # noqa: E402
+from bot.packaged import samples_dir  # noqa: E402
 from bot.pipeline import poll_once  # noqa: E402
 from bot.prepare import worker_pids  # noqa: E402
 from bot.store import DbExecutor, open_database  # noqa: E402
@@ -75,9 +76,9 @@ def main() -> None:
         print(f"store: {args.size:,} articles filled in {time.perf_counter() - started:.0f} s, "
               f"{path.stat().st_size / 1e6:,.0f} MB")
         started = time.perf_counter()
-        check_database(path)        # what run / poll / poll --once / retag do before starting
+        check_database(path)        # what run and poll do before starting
         print(f"start-up check (PRAGMA quick_check, page cache warm): {time.perf_counter() - started:.2f} s")
-        with serve_directory(SAMPLES) as base:
+        with serve_directory(samples_dir()) as base:
             config = demo_config(base, path)
             config = dataclasses.replace(config, storage=StorageConfig(path=path))
             executor = DbExecutor(path)

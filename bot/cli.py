@@ -16,9 +16,10 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import Config, load_config, parse_duration
+from bot.config import Config, config_path, load_config, parse_duration
 from bot.errors import ConfigError, NewsbotError
 from bot.models import FeedPollOutcome
 
@@ -93,6 +94,7 @@ def _since(value: str | None) -> float | None:
 def cmd_poll(args: argparse.Namespace) -> int:
     """Poll feeds: once now with --once (a per-feed table), else keep polling on schedule."""
     from bot.pipeline import poll_once
+    from bot.progress import PollProgress, logs_above_bars
     from bot.reports import poll_table
     from bot.store import DbExecutor
 
@@ -107,12 +109,13 @@ def cmd_poll(args: argparse.Namespace) -> int:
             return run_poller(config)
     with _lock(config, "poll --once"):
         executor = DbExecutor(config.storage.path)
-        progress = _Progress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
+        progress = PollProgress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
         try:
-            outcomes = asyncio.run(poll_once(
-                config, executor, feed_names=args.feed, progress=progress,
-                dedup_progress=progress.deciding,
-            ))
+            with logs_above_bars(progress.tty):
+                outcomes = asyncio.run(poll_once(
+                    config, executor, feed_names=args.feed, progress=progress,
+                    dedup_progress=progress.deciding,
+                ))
         finally:
             executor.close()
             progress.done()
@@ -120,42 +123,27 @@ def cmd_poll(args: argparse.Namespace) -> int:
     storage = next((o.error for o in outcomes if o.storage), "")
     if storage:                                     # the feeds are fine, the database is not
         print(f"newsbot: {storage}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_STORAGE_FAILED
+    return poll_status(outcomes)
 
 
-class _Progress:
-    """A one-line progress bar on a terminal; one plain line per feed otherwise. Then the
-    articles being decided (duplicates, stories) after the polls."""
+# `newsbot poll --once` exit statuses, for cron and monitoring (README, `poll --help`).
+EXIT_STORAGE_FAILED = 1      # the database failed (disk full, damaged, locked), not the feeds
+EXIT_SOME_FEEDS_FAILED = 3
+EXIT_ALL_FEEDS_FAILED = 4
+POLL_EPILOG = (
+    f"exit status of --once: 0 no feed failed, {EXIT_SOME_FEEDS_FAILED} some feeds failed, "
+    f"{EXIT_ALL_FEEDS_FAILED} every feed failed, {EXIT_STORAGE_FAILED} bad config or arguments, "
+    "or the database could not be written (disk full, damaged, locked)"
+)
 
-    def __init__(self, total: int):
-        self.total = total
-        self.count = 0
-        self.decided = 0
-        self.tty = sys.stderr.isatty()
 
-    def __call__(self, outcome: FeedPollOutcome) -> None:
-        self.count += 1
-        if self.tty:
-            filled = int(30 * self.count / max(1, self.total))
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total}")
-            sys.stderr.flush()
-        else:
-            print(f"polled {outcome.feed}: {outcome.status}", file=sys.stderr)
-
-    def deciding(self, done: int, left: int) -> None:
-        if self.tty:
-            if not self.decided:
-                sys.stderr.write("\n")
-            sys.stderr.write(f"\rdeciding duplicates and stories: {done}/{done + left} articles")
-            sys.stderr.flush()
-        self.decided = done
-
-    def done(self) -> None:
-        if self.tty and self.count:
-            sys.stderr.write("\n")
-        elif self.decided:
-            print(f"decided {self.decided} articles (duplicates and stories)", file=sys.stderr)
+def poll_status(outcomes: list[FeedPollOutcome]) -> int:
+    """0 when no feed failed, else which share did (see POLL_EPILOG)."""
+    failed = sum(o.status == "error" for o in outcomes)
+    if not failed:
+        return 0
+    return EXIT_ALL_FEEDS_FAILED if failed == len(outcomes) else EXIT_SOME_FEEDS_FAILED
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -174,6 +162,69 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         print("no feed polled yet (run: newsbot poll --once)")
         return 0
     print(feeds_table(states, time.time(), full))
+    return 0
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    """Add the feeds of an OPML file to the config (validated, written atomically)."""
+    from bot.config.edit import add_feeds, plan_additions
+    from bot.feedlist import opml_new_feeds, report_lines
+    from bot.opml import read_opml
+
+    config = _load(args)
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise NewsbotError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    opml = read_opml(data)
+    feeds, unmatched = opml_new_feeds(opml, config)
+    report = plan_additions(config, feeds) if args.dry_run else add_feeds(config.path, feeds)
+    print("\n".join(report_lines(report, opml, unmatched, written=not args.dry_run)))
+    return 0
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    """Print (or write) the configured feeds as OPML 2.0."""
+    from bot.opml import write_opml
+
+    text = write_opml(_load(args).feeds, now=time.time())
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise NewsbotError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    """Check that a URL is (or its page advertises) a feed, then add it to the config."""
+    from bot.config.edit import add_feeds, configured_as
+    from bot.feedlist import find_feed, new_feed, parse_tags
+    from bot.normalize import Cleaner
+
+    config = _load(args)
+    tags = parse_tags(args.tags)
+    if (known := configured_as(config, args.url)) is not None:
+        raise NewsbotError(f"not added: already configured as {known!r}")
+    found = asyncio.run(find_feed(args.url, config.polling, Cleaner(config.cleaning.extra_boilerplate)))
+    feed = new_feed(found, args.name, tags)
+    report = add_feeds(config.path, [feed])
+    if report.skipped:
+        raise NewsbotError(f"not added: {report.skipped[0][1]}")
+    where = f" (found on {found.page_url})" if found.page_url else ""
+    print(f"added: {feed.name} <{feed.url}>{where}: {found.format}, {found.entries} entries now"
+          + (f", tags: {', '.join(tags)}" if tags else ""))
+    return 0
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    """Remove a feed from the config; its stored articles stay until retention."""
+    from bot.config.edit import remove_feed
+
+    config = _load(args)
+    print(f"removed: {remove_feed(config.path, args.name)}")
     return 0
 
 
@@ -205,8 +256,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(keep=args.keep)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the documented example config as a starting point; never over an existing file."""
+    from bot.packaged import write_example_config
+
+    path = config_path(args.path or args.config)
+    write_example_config(path)
+    option = "" if path == config_path(None) else f" --config {path}"
+    print(f"wrote {path}: the documented example config. Edit its feeds, tags and [telegram], then:\n"
+          f"  newsbot{option} check")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the database, safe to take while newsbot runs."""
+    from pathlib import Path
+
+    from bot.store.backup import backup_database
+
+    config = _load(args)
+    result = backup_database(config.storage.path, Path(args.path), force=args.force)
+    print(f"backup of {config.storage.path} written to {result.path}: {result.size / 1e6:.1f} MB, "
+          f"{result.articles} articles, integrity ok ({result.seconds:.1f} s)")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running newsbot's /healthz (``[metrics] listen``): print its line, exit 0 if healthy."""
+    from bot.observe.server import ask_health
+
+    healthy, line = ask_health(_load(args).metrics)
+    print(line)
+    return 0 if healthy else 1
+
+
 def cmd_tags(args: argparse.Namespace) -> int:
-    """Configured tags with their article counts over the last 24 h and 7 days."""
+    """Configured tags with the articles stored (fetched) over the last 24 h and 7 days."""
     from bot.retag import tag_counts
     from bot.store import open_database
     from bot.tagging.report import tags_table
@@ -236,6 +321,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_retag(args: argparse.Namespace) -> int:
     """Re-tag stored articles of a recent window with the tags in the current config."""
+    from bot.progress import CountProgress, logs_above_bars
     from bot.retag import retag_articles
     from bot.store import open_database
     from bot.tagging import Tagger
@@ -245,7 +331,13 @@ def cmd_retag(args: argparse.Namespace) -> int:
     with _lock(config, "retag"):
         db = open_database(config.storage.path)
         feed_tags = {f.name: f.tags for f in config.feeds}
-        changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags)
+        progress = CountProgress("re-tagging", "articles")
+        try:
+            with logs_above_bars(progress.tty):
+                changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(),
+                                         feed_tags, progress=progress)
+        finally:
+            progress.done()
     print(f"re-tagged articles of the last {args.since}: {changed} changed")
     return 0
 
@@ -299,6 +391,16 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------------
 
 
+def _version() -> str:
+    """The installed package's version (pyproject.toml), else the source tree's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:
+        return "0.1.0 (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot",
@@ -309,25 +411,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="config file (default: $NEWSBOT_CONFIG, else ./config.toml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--version", action="version", version=f"newsbot {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    def add(
+        name: str, handler: Handler, help_text: str, epilog: str | None = None
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog)
         p.set_defaults(handler=handler)
         return p
 
     add("check", cmd_check, "validate the config file and summarise it")
+    p = add("init", cmd_init, "write a starter config.toml (the documented example); never overwrites")
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="where to write it (default: --config, $NEWSBOT_CONFIG, else ./config.toml)")
     add("run", cmd_run, "poll feeds, send digests and answer Telegram commands (needs the bot token)")
-    p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)")
+    p = add("poll", cmd_poll, "poll the feeds (--once: now, then print a per-feed table)", POLL_EPILOG)
     p.add_argument("--once", action="store_true", help="poll every enabled feed once now and exit")
     p.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
-    add("feeds", cmd_feeds, "per-feed state: last success, status, errors, next due, dead")
+    p = add("feeds", cmd_feeds, "per-feed state (no ACTION), or change the feed list: "
+            "import, export, add, remove")
+    actions = p.add_subparsers(dest="feeds_action", metavar="ACTION")
+
+    def action(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        a = actions.add_parser(name, help=help_text, description=help_text)
+        a.set_defaults(handler=handler)
+        return a
+
+    a = action("import", cmd_feeds_import, "add the feeds of an OPML file to the config")
+    a.add_argument("file", metavar="FILE.opml")
+    a.add_argument("--dry-run", action="store_true", help="print what would be added; change nothing")
+    a = action("export", cmd_feeds_export, "print the configured feeds as OPML 2.0")
+    a.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    a = action("add", cmd_feeds_add, "check a feed (or a page advertising one) and add it to the config")
+    a.add_argument("url", metavar="URL")
+    a.add_argument("--name", metavar="NAME", help="feed name (default: the feed's own title)")
+    a.add_argument("--tags", metavar="a,b", help="tag ids added to every article of this feed")
+    a = action("remove", cmd_feeds_remove, "remove a feed from the config")
+    a.add_argument("name", metavar="NAME")
     p = add("export", cmd_export, "print stored articles as JSON lines or CSV")
     p.add_argument("--since", metavar="DURATION", help="only articles fetched in this window (24h, 7d)")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p = add("demo", cmd_demo, "run the whole pipeline offline on the bundled sample feeds")
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
-    add("tags", cmd_tags, "configured tags with article counts over the last 24 h and 7 days")
+    add("tags", cmd_tags, "configured tags with the articles stored over the last 24 h and 7 days")
     p = add("explain", cmd_explain, "print each tag of one article with the text that matched")
     p.add_argument("article_id", type=_int_arg, metavar="ARTICLE_ID")
     p = add("retag", cmd_retag, "re-tag stored articles with the tags of the current config")
@@ -337,7 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chat id, see: newsbot subscribers")
     p.add_argument("--dry-run", action="store_true", help="print it as text; send and record nothing")
     add("subscribers", cmd_subscribers, "list subscribed chats with their state, tags and times")
-    p = add("clusters", cmd_clusters, "story clusters, largest first: title, sources, first seen")
+    add("health", cmd_health, "ask the running newsbot's /healthz ([metrics] listen): exit 0 if healthy")
+    p = add("backup", cmd_backup, "copy the database to PATH while newsbot runs (checked, atomic)")
+    p.add_argument("path", metavar="PATH", help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    p = add("clusters", cmd_clusters,
+            "story clusters, largest first: id, title, counts, first seen, sources, article ids")
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
     p.add_argument("--min-sources", type=_int_arg, default=1, metavar="N", help="at least N distinct sources")
     p.add_argument("--limit", type=_int_arg, default=30, metavar="N", help="at most N clusters (default 30)")

@@ -1,4 +1,5 @@
-"""`newsbot demo`: the whole pipeline, offline, on the sample feeds bundled in data/samples/.
+"""`newsbot demo`: the whole pipeline, offline, on the sample feeds shipped in the package
+(``data/samples/`` in the repo, see :mod:`bot.packaged`).
 
 A static HTTP server on 127.0.0.1 serves the sample files, so the demo goes through the real
 fetcher (conditional GET included), parser, tagger, store and dedup into a throw-away database,
@@ -21,16 +22,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.config import Config, StorageConfig, load_config, parse_config
-from bot.dedup.report import distinct_sources
-from bot.errors import NewsbotError
+from bot.config import Config, StorageConfig, parse_config
+from bot.dedup.report import format_cluster
+from bot.packaged import example_config_text, samples_dir
 from bot.pipeline import poll_once
 from bot.reports import poll_table
 from bot.store import DbExecutor
 from bot.store.clusters import cluster_tags, list_clusters
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "data" / "samples"
 PLACEHOLDER = "http://127.0.0.1:0/"
 
 
@@ -55,12 +54,10 @@ def serve_directory(directory: Path) -> Iterator[str]:
 
 def demo_config(base_url: str, db_path: Path) -> Config:
     """The sample feeds' config, pointed at the local server, with the shipped tag taxonomy."""
-    demo_toml = SAMPLES / "demo.toml"
-    if not demo_toml.exists():
-        raise NewsbotError(f"sample feeds not found in {SAMPLES} (run the demo from a checkout)")
+    demo_toml = samples_dir() / "demo.toml"
     text = demo_toml.read_text(encoding="utf-8").replace(PLACEHOLDER, base_url)
     config = parse_config(text, demo_toml)
-    taxonomy = load_config(REPO / "config.example.toml")
+    taxonomy = parse_config(example_config_text(), db_path.parent / "config.example.toml")
     return dataclasses.replace(
         config, tags=taxonomy.tags, storage=StorageConfig(path=db_path, retention_days=3650)
     )
@@ -72,7 +69,7 @@ def run_demo(keep: str | None = None) -> int:
     db_path = workdir / "demo.db"
     db_path.unlink(missing_ok=True)
     try:
-        with serve_directory(SAMPLES) as base_url:
+        with serve_directory(samples_dir()) as base_url:
             config = demo_config(base_url, db_path)
             executor = DbExecutor(db_path)
             try:
@@ -94,15 +91,10 @@ def run_demo(keep: str | None = None) -> int:
 
 
 def demo_report(db: Database, config: Config) -> str:
-    """Every cluster, largest first, with its sources and tags."""
+    """Every cluster, largest first, as ``newsbot clusters`` prints it, with its tags."""
     lines = ["== Story clusters (largest first) =="]
     for c in list_clusters(db, since=0.0, min_sources=1, limit=1000):
-        lines.append(f"[{c['id']}] {c['title']}")
-        lines.append(f"      {c['size']} articles from {c['source_count']} sources: "
-                     f"{', '.join(distinct_sources(c['sources']))}")
-        tags = " ".join(f"#{t}" for t in sorted(cluster_tags(db, c["id"])))
-        if tags:
-            lines.append(f"      {tags}")
+        lines.extend(format_cluster(c, cluster_tags(db, c["id"])))
     return "\n".join(lines)
 
 

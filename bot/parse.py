@@ -39,6 +39,8 @@ from bot.normalize import (
     normalize_spaces,
     split_publisher_suffix,
 )
+from bot.parse_json import NotJsonFeed, looks_like_json, parse_json_feed
+from bot.publisher import publisher_name
 
 GOOGLE_NEWS_HOST = "news.google.com"
 FUTURE_TOLERANCE = 86400.0          # a date more than this ahead of ``now`` is clamped to ``now``
@@ -88,7 +90,8 @@ def parse_feed(
     fallback_language: str = "",
     now: float,
 ) -> ParsedFeed:
-    """Parse ``body`` fetched from ``url``; raise ParseError when it is not a feed.
+    """Parse ``body`` fetched from ``url`` (RSS, Atom, RDF or JSON Feed); raise ParseError when
+    it is not a feed.
 
     A malformed document that still yields entries is returned with ``bozo=True`` and the
     parser's message; an HTML page or anything without a feed version is a ParseError.
@@ -98,16 +101,8 @@ def parse_feed(
     lower_headers.pop("content-encoding", None)        # the body is already decoded
     if not body or not body.strip():
         raise ParseError("not a feed: empty document", url)
-    if _tag_count(body) > MAX_TAGS:
-        raise ParseError(f"document too complex: more than {MAX_TAGS:,} tags", url)
-    body = _repair_utf8(_defuse_entities(body), lower_headers)
-    try:
-        data = feedparser.parse(
-            io.BytesIO(body), response_headers=lower_headers,
-            resolve_relative_uris=False, sanitize_html=False,
-        )
-    except Exception as exc:  # feedparser should not raise, but a parse must never crash a poll
-        raise ParseError(f"not a feed: parser failed ({type(exc).__name__}: {exc})", url) from exc
+    data = _json_feed(body, lower_headers, url) if looks_like_json(body) else _feedparser(
+        body, lower_headers, url)
     version = data.get("version") or ""
     if not version:
         raise ParseError(f"not a feed: got {_describe(body, lower_headers)}", url)
@@ -118,9 +113,10 @@ def parse_feed(
     feed_xml_lang = _detail_language(feed)
     language = (_language(feed.get("language")) or _language(feed_xml_lang)
                 or _language(fallback_language))
+    feed_title = cleaner.title(feed.get("title") or "")[:MAX_SOURCE_CHARS]
     context = _FeedContext(
         cleaner=cleaner, doc_url=doc_url, base=site_link or doc_url, is_google_news=is_gn,
-        source=_feed_source(feed, cleaner), source_url=site_link, language=language,
+        source=publisher_name(feed_title, site_link or doc_url), source_url=site_link, language=language,
         feed_xml_lang=feed_xml_lang, now=now,
     )
     entries, capped_note = _newest_entries(data.get("entries", []), now)
@@ -136,7 +132,7 @@ def parse_feed(
     bozo_message = "; ".join(filter(None, [_bozo_message(data) if bozo else "", capped_note]))
     return ParsedFeed(
         version=version,
-        title=context.source,
+        title=feed_title,
         link=site_link,
         language=language,
         bozo=bozo or bool(capped_note),
@@ -144,6 +140,29 @@ def parse_feed(
         ttl_seconds=_ttl_seconds(feed.get("ttl")),
         articles=articles,
     )
+
+
+def _feedparser(body: bytes, lower_headers: dict[str, str], url: str) -> Any:
+    """feedparser's result for an XML document (RSS, Atom, RDF), after the defences below."""
+    if _tag_count(body) > MAX_TAGS:
+        raise ParseError(f"document too complex: more than {MAX_TAGS:,} tags", url)
+    body = _repair_utf8(_defuse_entities(body), lower_headers)
+    try:
+        return feedparser.parse(
+            io.BytesIO(body), response_headers=lower_headers,
+            resolve_relative_uris=False, sanitize_html=False,
+        )
+    except Exception as exc:  # feedparser should not raise, but a parse must never crash a poll
+        raise ParseError(f"not a feed: parser failed ({type(exc).__name__}: {exc})", url) from exc
+
+
+def _json_feed(body: bytes, lower_headers: Mapping[str, str], url: str) -> dict[str, Any]:
+    """A JSON Feed in feedparser's shape (bot/parse_json.py), so articles are built the same way."""
+    media_type = lower_headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        return parse_json_feed(body, media_type)
+    except NotJsonFeed as exc:
+        raise ParseError(f"not a feed: {exc}", url) from None
 
 
 # -- feedparser hardening ----------------------------------------------------------------------
@@ -305,11 +324,6 @@ def _host(url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
-
-
-def _feed_source(feed: Mapping[str, Any], cleaner: Cleaner) -> str:
-    title = cleaner.title(feed.get("title") or "")
-    return title[:MAX_SOURCE_CHARS]
 
 
 def _language(value: object) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.config import Config, format_duration
+from bot.dedup.report import plural
 from bot.models import FeedPollOutcome
 
 EXPORT_FIELDS = (
@@ -24,13 +25,26 @@ def iso(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def human_duration(seconds: float) -> str:
+    """A length of time in one unit, rounded: "45s", "12m", "3h", "2d" (never "753s")."""
+    s = round(abs(seconds))
+    if s < 60:
+        return f"{s}s"
+    if (minutes := round(s / 60)) < 60:
+        return f"{minutes}m"
+    if (hours := round(s / 3600)) < 24:
+        return f"{hours}h"
+    return f"{round(s / 86400)}d"
+
+
 def ago(ts: float | None, now: float) -> str:
+    """"12m ago", "in 15m", "never"."""
     if ts is None:
         return "never"
     delta = now - ts
     if delta < 0:
-        return "in " + format_duration(round(-delta))
-    return format_duration(round(delta)) + " ago"
+        return "in " + human_duration(-delta)
+    return human_duration(delta) + " ago"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -45,6 +59,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def config_summary(config: Config) -> str:
     enabled = [f for f in config.feeds if f.enabled]
     google = [f for f in config.feeds if f.google_news is not None]
+    token = (f"file {config.telegram.token_file}" if config.telegram.token_file
+             else f"${config.telegram.token_env}")
+    listen = config.metrics.listen
+    metrics = f"http://{listen}/metrics and /healthz" if listen else "off ([metrics] listen)"
     lines = [
         f"{config.path}: OK",
         f"  feeds: {len(config.feeds)} ({len(enabled)} enabled, {len(google)} Google News)",
@@ -55,22 +73,23 @@ def config_summary(config: Config) -> str:
         f"{sum(t.priority for t in config.tags)} priority)",
         f"  digest: times {', '.join(config.digest.times)} {config.digest.timezone}, "
         f"max {config.digest.max_stories} stories",
-        f"  telegram: token from ${config.telegram.token_env}, {len(config.telegram.channels)} channels",
+        f"  telegram: token from {token}, {len(config.telegram.channels)} channels",
+        f"  metrics: {metrics}",
     ]
     return "\n".join(lines)
 
 
 def poll_table(outcomes: Sequence[FeedPollOutcome]) -> str:
     rows = []
-    for o in sorted(outcomes, key=lambda o: o.feed):
+    for o in sorted(outcomes, key=lambda o: (o.feed.casefold(), o.feed)):
         status = {"ok": "ok", "not-modified": "304", "error": "ERROR", "skipped": "skipped"}[o.status]
         note = o.error or (f"malformed but used: {o.bozo}" if o.bozo else "")
         rows.append((o.feed, status, o.http_status or "", o.new, o.updated,
                      "all" if o.status == "not-modified" else o.unchanged, f"{o.elapsed:.2f}s", note[:80]))
     totals = (
-        f"{len(outcomes)} feeds: {sum(o.status == 'ok' for o in outcomes)} ok, "
+        f"{plural(len(outcomes), 'feed')}: {sum(o.status == 'ok' for o in outcomes)} ok, "
         f"{sum(o.status == 'not-modified' for o in outcomes)} not modified, "
-        f"{sum(o.status == 'error' for o in outcomes)} errors; "
+        f"{plural(sum(o.status == 'error' for o in outcomes), 'error')}; "
         f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated articles"
     )
     headers = ("feed", "result", "http", "new", "updated", "unchanged", "time", "note")

@@ -7,6 +7,7 @@ Database as first argument so they can run on the DbExecutor thread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -24,24 +25,30 @@ def retag_articles(
     since: float,
     now: float,
     feed_tags: dict[str, tuple[str, ...]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Re-tag articles fetched or published between ``since`` and ``now`` (epoch seconds).
 
     Each article gets ``tagger.tag(title, summary)`` plus its feed's own tags (``feed_tags``:
     feed name → tag ids, matched text ``feed:<name>``). Rows are rewritten only when the tags
     or matched texts changed, in one transaction per batch. Returns how many articles changed.
+    ``progress(done, total)`` is called after each batch (the CLI's bar).
     """
     if since > now:
         raise ValueError(f"since ({since}) is after now ({now}): pass an epoch time, not a duration")
     feed_tags = feed_tags or {}
-    changed = 0
+    window = "(a.fetched_at >= ? AND a.fetched_at <= ?) OR (a.published_at >= ? AND a.published_at <= ?)"
+    total = 0
+    if progress is not None:
+        count_sql = f"SELECT COUNT(*) FROM articles a WHERE {window}"
+        total = db.execute(count_sql, (since, now, since, now)).fetchone()[0]
+    changed = done = 0
     last_id = 0
     while True:
         rows = db.execute(
-            """
+            f"""
             SELECT a.id, a.title, a.summary, f.name FROM articles a JOIN feeds f ON f.id = a.feed_id
-            WHERE a.id > ? AND ((a.fetched_at >= ? AND a.fetched_at <= ?)
-                                OR (a.published_at >= ? AND a.published_at <= ?))
+            WHERE a.id > ? AND ({window})
             ORDER BY a.id LIMIT ?
             """,
             (last_id, since, now, since, now, BATCH),
@@ -55,6 +62,9 @@ def retag_articles(
                     save_tags(db, article_id, tags)
                     changed += 1
         last_id = rows[-1][0]
+        done += len(rows)
+        if progress is not None:
+            progress(done, max(total, done))
 
 
 @dataclass(frozen=True)
@@ -106,17 +116,20 @@ def explain_article(
 
 
 def tag_counts(db: Database, now: float) -> dict[str, tuple[int, int]]:
-    """Tag → (articles published in the last 24 h, in the last 7 days), for ``newsbot tags``.
+    """Tag → (articles stored in the last 24 h, in the last 7 days), for ``newsbot tags``.
 
-    Counts every stored tag, configured or not (a tag removed from the config still shows).
+    By the time an article was fetched, like ``export --since`` and ``clusters --since``: a feed
+    polled for the first time stores days-old items, and its counts must show them (counted by
+    ``published_at`` they showed 0 right after 631 articles were stored). Counts every stored
+    tag, configured or not (a tag removed from the config still shows).
     """
     rows = db.execute(
         """
         SELECT t.tag,
-               SUM(CASE WHEN a.published_at >= ? THEN 1 ELSE 0 END),
+               SUM(CASE WHEN a.fetched_at >= ? THEN 1 ELSE 0 END),
                COUNT(*)
         FROM article_tags t JOIN articles a ON a.id = t.article_id
-        WHERE a.published_at >= ?
+        WHERE a.fetched_at >= ?
         GROUP BY t.tag
         """,
         (now - DAY, now - 7 * DAY),

@@ -36,6 +36,8 @@ from bot import retag
 from bot.config import Config, FeedConfig, load_config
 from bot.errors import ConfigError, NewsbotError
 from bot.fetch import Fetcher
+from bot.observe.health import poll_freshness
+from bot.observe.instruments import record_poll
 from bot.pipeline import Pipeline
 from bot.prepare import Stages
 from bot.store import DbExecutor, health
@@ -87,6 +89,7 @@ class FeedScheduler:
         self._mtime = _mtime(config.path)
         self.last_reload_error: str = ""
         self.last_poll_at: float | None = None
+        self.started_at: float | None = None    # set by start(), None again after shutdown()
         self._retiring: dict[asyncio.Task[None], Fetcher] = {}   # old fetchers closing after a reload
 
     @property
@@ -111,8 +114,10 @@ class FeedScheduler:
         if not self.scheduler.running:
             self.scheduler.start()
         self.pipeline.dedup.start()       # also decides what a previous run left undecided
+        self.started_at = self.clock()
 
     async def shutdown(self) -> None:
+        self.started_at = None
         for job in self.scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) or job.id in ("config-reload", "retention"):
                 job.remove()
@@ -124,6 +129,22 @@ class FeedScheduler:
             await fetcher.aclose()
         await self.pipeline.dedup.stop()
         await self.fetcher.aclose()
+
+    def health_problem(self, now: float) -> str | None:
+        """Why the poller is unhealthy (for /healthz), or None: it must be started, its scheduler
+        running, and some poll job must have finished recently (``poll_freshness``). Another
+        poller state that should fail the health check returns its one-line reason here."""
+        if self.started_at is None or not self.scheduler.running:
+            return "the feed scheduler is not running"
+        if self.health.last_error_kind is not None:     # disk full, database locked or damaged
+            return self.health.last_error
+        limit = poll_freshness(self.config)
+        if limit is None:
+            return None                   # no enabled feed: nothing to be late for
+        last = self.last_poll_at or self.started_at + self.first_poll_within
+        if now - last > limit:
+            return f"no poll finished for {now - last:.0f} s (expected within {limit:.0f} s)"
+        return None
 
     # -- jobs --------------------------------------------------------------------------------
     def _job_id(self, feed: FeedConfig) -> str:
@@ -162,6 +183,7 @@ class FeedScheduler:
             log.info("poll of %s cancelled by shutdown", name)
             return
         self.last_poll_at = self.clock()
+        record_poll(outcome)
         if outcome.storage:
             # Its state could not be written: try again after an interval, not at once.
             self._move_job(feed, self.clock() + feed.interval)
@@ -214,7 +236,8 @@ class FeedScheduler:
         All or nothing: the database work (feeds table, re-tag) comes first, and the new config
         is swapped in only once it all worked. An invalid file is reported once and waits for
         the next edit; any other failure (the database locked or full) leaves the running config
-        untouched and the file's mtime unrecorded, so the next check tries again.
+        untouched and the file's mtime unrecorded, so the next check tries again. The mtime is
+        read before the file, so the mtime check need not reload what this call applied.
         """
         mtime = _mtime(self.config.path)
         try:

@@ -10,6 +10,8 @@ from datetime import UTC
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
+from bot.observe.health import Health
+from bot.observe.server import start_metrics
 from bot.scheduler import FeedScheduler
 from bot.store import DbExecutor
 
@@ -21,13 +23,20 @@ async def serve_poller(config: Config, stop: asyncio.Event) -> None:
     executor = DbExecutor(config.storage.path)
     scheduler = AsyncIOScheduler(timezone=UTC)
     feeds = FeedScheduler(config, executor, scheduler)
+    health = Health()
+    health.add("poller", feeds.health_problem)
+    metrics = None
     try:
+        metrics = start_metrics(config, health)
         feeds.start()
         log.warning("polling %d feeds; Ctrl-C to stop", sum(f.enabled for f in config.feeds))
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await feeds.shutdown()
+        if metrics is not None:
+            metrics.stop()
         executor.close()
 
 

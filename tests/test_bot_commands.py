@@ -339,7 +339,7 @@ async def test_bot_removed_from_chat_marks_it_blocked(tmp_path: Path, fake_bot_a
             "new_chat_member": {"status": "kicked", "until_date": 0,
                                 "user": {"id": 1, "is_bot": True, "first_name": "b"}},
         }})
-        # Marked blocked first, its digest jobs removed just after (the handler's next await).
+        # the handler records the state, then removes the jobs: wait for both, not just the first
         await fake_bot_api.wait_for(lambda: h.chat(42)["state"] == "blocked" and not digest_jobs(h, 42),
                                     what="blocked and unscheduled")
 
@@ -380,7 +380,7 @@ async def test_a_chat_that_blocked_the_bot_is_marked_when_answering(tmp_path: Pa
         await h.command(42, "/start")
         fake_bot_api.block(42)
         await h.quiet(42, "/help")
-        # Marked blocked first, its digest jobs removed just after (the handler's next await).
+        # the handler records the state, then removes the jobs: wait for both, not just the first
         await fake_bot_api.wait_for(lambda: h.chat(42)["state"] == "blocked" and not digest_jobs(h, 42),
                                     what="blocked and unscheduled")
         fake_bot_api.unblock(42)

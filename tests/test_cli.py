@@ -50,8 +50,8 @@ def test_poll_once_feeds_and_export(capsys, feed_server: FeedServer, tmp_path: P
     feed_server.route("/b.xml", "nope", status=500, content_type="text/plain")
     cfg = write_config(tmp_path, {"A": feed_server.url("/a.xml"), "B": feed_server.url("/b.xml")})
     code, out, _ = run(capsys, "--config", str(cfg), "poll", "--once")
-    assert code == 0
-    assert "2 feeds: 1 ok, 0 not modified, 1 errors; 2 new" in out
+    assert code == 3                                         # some feeds failed
+    assert "2 feeds: 1 ok, 0 not modified, 1 error; 2 new" in out
     code, out, _ = run(capsys, "--config", str(cfg), "poll", "--once")
     assert "1 not modified" in out
     code, out, _ = run(capsys, "--config", str(cfg), "feeds")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -29,13 +30,22 @@ def cfg(tmp_path: Path) -> Path:
     return path
 
 
-def test_lists_largest_first_with_sources(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lists_largest_first_with_ids_sources_and_articles(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--config", str(cfg), "clusters"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("[4 articles, 3 sources, first seen ")
-    assert "Sbarro files for bankruptcy protection for the second time" in out[0]
-    assert out[1].strip() == "Reuters, CNBC, CNN Money"          # one name per publisher
-    assert "Peru" in out[2]
+    big = re.fullmatch(r"cluster (\d+): Sbarro files for bankruptcy protection for the second time", out[0])
+    assert big, out[0]
+    assert out[1].strip().startswith("4 articles from 3 sources, first seen ")
+    assert out[2].strip() == "sources: Reuters, CNBC, CNN Money"          # one name per publisher
+    ids = [int(i) for i in out[3].strip().removeprefix("articles: ").split(", ")]
+    assert len(ids) == 4
+    assert re.fullmatch(r"cluster \d+: Magnitude 5.4 earthquake .*", out[4])
+    assert out[5].strip().startswith("1 article from 1 source, first seen ")  # singular
+    # the ids printed are the ones `newsbot explain` takes
+    assert main(["--config", str(cfg), "explain", str(ids[0])]) == 0
+    assert "Sbarro" in capsys.readouterr().out
 
 
 def test_min_sources_filters(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:

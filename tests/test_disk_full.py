@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC
@@ -129,6 +130,7 @@ async def test_the_running_poller_reports_a_full_disk_once_and_recovers(
         assert feeds.health.last_error_kind == "disk-full"
         assert feeds.health.status()["failures"] >= 9
         assert storage_problem(feeds, config.storage.path).startswith("disk full:")
+        assert (feeds.health_problem(time.time()) or "").startswith("disk full:")   # /healthz: 503
         said = [r for r in caplog.records if "disk full:" in r.getMessage() and r.levelno >= logging.WARNING]
         assert len(said) == 1 and said[0].levelno == logging.ERROR
         assert not [r for r in caplog.records if r.exc_info], "no traceback for a full disk"
@@ -136,6 +138,7 @@ async def test_the_running_poller_reports_a_full_disk_once_and_recovers(
         outcomes = await asyncio.gather(*(feeds.pipeline.poll_feed(f, force=True) for f in config.feeds))
         assert [o.status for o in outcomes] == ["ok"] * 3 and all(o.new == 40 for o in outcomes)
         assert feeds.health.last_error_kind is None and storage_problem(feeds, config.storage.path) == ""
+        assert feeds.health_problem(time.time()) is None
         assert any("storage recovered" in r.getMessage() for r in caplog.records)
     finally:
         scheduler.shutdown(wait=False)

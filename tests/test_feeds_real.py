@@ -7,8 +7,9 @@ the repository and their cases skip when that folder is absent.
 Checked for each file: article count, feed version, real dates inside the capture window (no
 fetch-time fallbacks), clean titles (no NBSP/hair/zero-width spaces, no CDATA or entity debris,
 no rubric prefixes), absolute http(s) links, canonical URLs without tracking parameters, and the
-publisher: the feed title for ordinary feeds (France 24's ``<source>`` is a photo credit), the
-``<source>`` element for Google News.
+publisher: for ordinary feeds the name drawn from the feed's title and site (bot/publisher.py:
+"Al Jazeera", not "Al Jazeera – Breaking News, World News and Video from Al Jazeera"; France 24's
+``<source>`` is a photo credit), the ``<source>`` element for Google News.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Case:
     count: int
     first_day: str                  # every date falls in [first_day, last_day + 1 day)
     last_day: str
-    source: str                     # the feed title, or "<source>" for Google News
+    source: str                     # the publisher named by the feed's title and site, or "<source>"
     language: str = ""
     url: str = "https://feeds.example.org/feed.xml"
     content_type: str = "application/rss+xml"
@@ -56,44 +57,42 @@ class Case:
 
 CASES = [
     Case("lemonde-une-rss-2024.xml", False, "rss20", 19, "2024-01-18", "2024-01-18",
-         "Le Monde.fr - Actualités et Infos en France et dans le monde", "fr",
-         url="https://www.lemonde.fr/rss/une.xml"),
+         "Le Monde", "fr", url="https://www.lemonde.fr/rss/une.xml"),
     Case("franceinfo-titres-rss-2024.xml", False, "rss20", 25, "2024-01-18", "2024-01-18",
-         "Franceinfo - Les Titres", "fr", url="https://www.francetvinfo.fr/titres.rss",
+         "Franceinfo", "fr", url="https://www.francetvinfo.fr/titres.rss",
          fallback_language="fr"),
     Case("lemonde-une-rss-2018.xml", True, "rss20", 21, "2018-02-09", "2018-02-11",
-         "Le Monde.fr - Actualités et Infos en France et dans le monde", "fr",
-         url="http://www.lemonde.fr/rss/une.xml", fallback_language="fr-FR"),
+         "Le Monde", "fr", url="http://www.lemonde.fr/rss/une.xml", fallback_language="fr-FR"),
     Case("france24-fr-tag-immobilier-rss-2025.xml", False, "rss20", 24, "2022-10-18", "2024-12-03",
-         "Immobilier : info, vidéos, reportages et analyses - France 24", "fr",
+         "France 24", "fr",
          url="https://www.france24.com/fr/tag/immobilier/rss"),
     # 10 <item>s, one of them completely empty (no title, link, date or text): 9 articles
     Case("cerclepsy-fr-iso-8859-1-no-xml-decl.xml", True, "rss20", 9, "2018-10-17", "2018-10-17",
-         "Flux RSS du magazine de psychologie Le Cercle Psy", "fr",
+         "Le Cercle Psy", "fr",
          content_type="application/rss+xml; charset=ISO-8859-1", fallback_language="fr"),
     Case("bbc-news-world-rss.xml", True, "rss20", 33, "2026-02-14", "2026-02-18", "BBC News", "en",
          url="https://feeds.bbci.co.uk/news/world/rss.xml"),
     Case("aljazeera-all-rss.xml", True, "rss20", 25, "2026-02-17", "2026-02-18",
-         "Al Jazeera – Breaking News, World News and Video from Al Jazeera", "en"),
-    Case("nyt-world-rss.xml", True, "rss20", 57, "2026-02-14", "2026-02-18", "NYT > World News", "en"),
+         "Al Jazeera", "en"),
+    Case("nyt-world-rss.xml", True, "rss20", 57, "2026-02-14", "2026-02-18", "NYT", "en"),
     Case("dw-english-all-rss1-rdf.xml", True, "rss10", 141, "2026-01-20", "2026-02-18", "Deutsche Welle",
          "en", content_type="application/rdf+xml"),
-    Case("npr-world-rss.xml", True, "rss20", 10, "2026-02-17", "2026-02-17", "NPR Topics: World", "en"),
-    Case("washingtonpost-world-rss.xml", True, "rss20", 9, "2026-02-16", "2026-02-17", "World", "en",
-         fallback_language="en"),
+    Case("npr-world-rss.xml", True, "rss20", 10, "2026-02-17", "2026-02-17", "NPR Topics", "en"),
+    Case("washingtonpost-world-rss.xml", True, "rss20", 9, "2026-02-16", "2026-02-17",
+         "washingtonpost.com", "en", fallback_language="en"),                   # title is "World"
     Case("abcnews-international-rss.xml", True, "rss20", 25, "2026-02-16", "2026-02-18",
-         "ABC News: International", "en", fallback_language="en-US"),
+         "ABC News", "en", fallback_language="en-US"),
     Case("guardian-us-rss-2018.xml", True, "rss20", 55, "2017-12-08", "2018-01-31", "The Guardian", "en"),
     Case("googlenews-search-en-us-bears-ears.xml", False, "rss20", 92, "2026-06-23", "2026-07-14",
          "<source>", "en", url="https://news.google.com/rss/search?q=%22Bears+Ears%22+monument&hl=en-US"),
     Case("googlenews-search-en-gb-brent-crude-trimmed.xml", True, "rss20", 6, "2026-07-23", "2026-08-05",
          "<source>", "en", url="https://news.google.com/rss/search?q=Brent+crude+oil+price&hl=en-GB"),
     Case("jornaldenoticias-pt-iso-8859-1-rss.xml", True, "rss20", 40, "2018-01-03", "2018-01-03",
-         "Jornal de Notícias - Últimas Notícias", "pt"),
+         "Jornal de Notícias", "pt"),
     Case("intertwingly-atom-xhtml-content.atom", True, "atom10", 20, "2012-02-04", "2012-07-16",
-         "Sam Ruby", "", url="https://intertwingly.net/blog/index.atom",
+         "intertwingly.net", "", url="https://intertwingly.net/blog/index.atom",
          content_type="application/atom+xml"),
-    Case("tpm-atom-relative-links.atom", True, "atom10", 20, "2017-11-08", "2017-11-08", "All TPM News",
+    Case("tpm-atom-relative-links.atom", True, "atom10", 20, "2017-11-08", "2017-11-08", "TPM",
          "en", url="https://feeds.example.net/tpm/all.atom", content_type="application/atom+xml"),
 ]
 

@@ -129,6 +129,17 @@ def test_tag_counts(stored) -> None:
     assert tag_counts(db, NOW + 30 * DAY) == {}
 
 
+def test_tag_counts_by_fetch_time_like_export(tmp_path: Path) -> None:
+    """A first poll stores a feed's back catalogue: fetched now, published days ago. `tags` counts
+    them now, as `export --since` and `clusters --since` list them."""
+    db = open_database(tmp_path / "news.db")
+    feed_ids = sync_feeds(db, FEEDS, NOW - DAY)
+    old_news = article("back-1", "L’OTAN et l’Iran", age=10 * DAY)
+    old_news.fetched_at = NOW - 60
+    store(db, feed_ids, "Le Monde", [old_news], Tagger.from_config(TAGS_V1))
+    assert tag_counts(db, NOW) == {"iran": (1, 1), "nato": (1, 1)}
+
+
 # -- the CLI -------------------------------------------------------------------------------------
 
 def write_config(tmp_path: Path, tags: str) -> Path:

@@ -294,7 +294,8 @@ async def test_updates_without_commands_are_ignored(tmp_path: Path, fake_bot_api
 
 
 ALL_COMMANDS = ["/start", "/stop", "/tags", "/follow ukraine", "/unfollow ukraine", "/digest", "/time 09:00",
-                "/timezone Asia/Tokyo", "/search kyiv", "/settings", "/help", "/stats", "/feeds", "/reload"]
+                "/timezone Asia/Tokyo", "/search kyiv", "/settings", "/help", "/stats", "/feeds", "/reload",
+                "/addfeed https://feeds.example/rss", "/removefeed Le Monde"]
 
 
 async def test_chats_not_allowed_and_non_admins(tmp_path: Path, fake_bot_api: FakeBotAPI,
@@ -321,7 +322,8 @@ async def test_chats_not_allowed_and_non_admins(tmp_path: Path, fake_bot_api: Fa
         assert "pas autorisé" in answer["text"] and answer.get("show_alert") is True
 
         await h.command(group, "/start", chat_type="group", user_id=31)
-        for text in ("/stats", "/feeds", "/reload", f"/stats@{BOT_USERNAME}"):
+        for text in ("/stats", "/feeds", "/reload", f"/stats@{BOT_USERNAME}", "/addfeed https://feeds.example/rss",
+                     "/removefeed Le Monde"):
             for user_id in (31, 32):                         # the group's owner, a member
                 (refused,) = await h.command(group, text, chat_type="group", user_id=user_id)
                 assert "réservée aux administrateurs" in refused.plain, (text, user_id)

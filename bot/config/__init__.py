@@ -7,10 +7,13 @@ This package is the only reader of ``os.environ`` for settings: the config path 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 
 from bot.config.core import read_cleaning, read_feeds, read_polling, read_storage
+from bot.config.lines import key_lines, line_of
+from bot.config.metrics import read_metrics
 from bot.config.models import (
     ChannelConfig,
     CleaningConfig,
@@ -18,6 +21,7 @@ from bot.config.models import (
     DigestConfig,
     FeedConfig,
     GoogleNewsQuery,
+    MetricsConfig,
     PollingConfig,
     StorageConfig,
     TagConfig,
@@ -25,7 +29,7 @@ from bot.config.models import (
 )
 from bot.config.schema import Table, format_duration, parse_duration
 from bot.config.tags import read_tags
-from bot.config.telegram import read_digest, read_telegram
+from bot.config.telegram import read_digest, read_telegram, read_token
 from bot.errors import ConfigError
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
@@ -33,8 +37,8 @@ DEFAULT_CONFIG = Path("config.toml")
 
 __all__ = [
     "ChannelConfig", "CleaningConfig", "Config", "DigestConfig", "FeedConfig", "GoogleNewsQuery",
-    "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path", "format_duration",
-    "load_config", "parse_config", "parse_duration", "read_env",
+    "MetricsConfig", "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path",
+    "format_duration", "load_config", "parse_config", "parse_duration", "read_env", "read_token",
 ]
 
 
@@ -60,7 +64,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [f"{path}: config file not found (copy config.example.toml to {path} and edit it)"]
+            [f"{path}: config file not found (newsbot init {path} writes the documented example)"]
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read the config file: {exc}"]) from None
@@ -71,7 +75,9 @@ def parse_config(text: str, path: Path) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: TOML syntax error: {exc}"]) from None
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{path}:{at.group(1)}" if at else f"{path}"
+        raise ConfigError([f"{where}: TOML syntax error: {exc}"]) from None
     except RecursionError:                          # tomllib recurses once per nesting level
         raise ConfigError([f"{path}: TOML nested too deeply (arrays or tables inside one another "
                            "thousands of levels deep)"]) from None
@@ -85,14 +91,22 @@ def parse_config(text: str, path: Path) -> Config:
     tags = read_tags(top.table("tags"))
     telegram = read_telegram(top.table("telegram"))
     digest = read_digest(top.table("digest"))
+    metrics = read_metrics(top.table("metrics"))
     top.finish()
     _cross_check(feeds, tags, telegram, problems)
     if problems:
-        raise ConfigError([f"{path}: {p}" for p in problems])
+        lines = key_lines(text)
+        raise ConfigError([_located(path, p, lines) for p in problems])
     return Config(
         path=path, storage=storage, polling=polling, feeds=feeds, cleaning=cleaning,
-        tags=tags, telegram=telegram, digest=digest,
+        tags=tags, telegram=telegram, digest=digest, metrics=metrics,
     )
+
+
+def _located(path: Path, problem: str, lines: dict[str, int]) -> str:
+    """``config.toml:12: feeds[2].url: has no host name``: file, line, key path, message."""
+    line = line_of(problem.partition(": ")[0], lines)
+    return f"{path}:{line}: {problem}" if line else f"{path}: {problem}"
 
 
 def _cross_check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import quote_plus, urlsplit
@@ -51,21 +52,49 @@ def read_polling(table: Table) -> PollingConfig:
     return polling
 
 
+_HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
 def check_feed_url(url: str) -> str | None:
     """Why ``url`` cannot be polled, or None. Only absolute http(s) URLs are accepted:
-    feedparser would otherwise happily read local files."""
+    feedparser would otherwise happily read local files. Host and port are checked here, so
+    ``newsbot check`` reports what the first poll would otherwise fail on."""
     if not url.strip():
         return "is empty"
     try:
         parts = urlsplit(url.strip())
         hostname = parts.hostname
-    except ValueError as exc:                       # "http://[::1/feed": Invalid IPv6 URL
+        port = parts.port
+    except ValueError as exc:           # "[::1/feed", "host:99999", "host:http"
         return f"is not a valid URL ({exc}): {url!r}"
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "none (a local path?)"
         return f"must be an http:// or https:// URL, got scheme {scheme}: {url!r}"
     if not hostname:
         return f"has no host name: {url!r}"
+    if port == 0:
+        return f"port must be between 1 and 65535, got 0: {url!r}"
+    if (why := _host_problem(hostname)) is not None:
+        return f"{why}: {url!r}"
+    return None
+
+
+def _host_problem(host: str) -> str | None:
+    """Why ``host`` (as urlsplit gives it: lower-case, no brackets) is no host name, or None."""
+    if any(c.isspace() for c in host):
+        return f"host name {host!r} contains a space"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"host name {host!r} is not a valid (international) domain name"
+    labels = ascii_host.rstrip(".").split(".")
+    if len(ascii_host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return f"host name {host!r} has characters or labels a domain name cannot have"
     return None
 
 

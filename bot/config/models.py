@@ -88,6 +88,14 @@ class TelegramConfig:
     allow: tuple[int, ...] | None = None    # None = everyone
     language: str = "fr"
     channels: tuple[ChannelConfig, ...] = ()
+    token_file: str = ""        # read the token from this file instead (Docker secrets, systemd credentials)
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    listen: str = ""            # "host:port" of /healthz and /metrics; "" = off
+    host: str = ""
+    port: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ class Config:
     tags: tuple[TagConfig, ...] = ()
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)

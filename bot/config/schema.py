@@ -12,23 +12,28 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w)\s*)+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_BARE_SECONDS = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+DURATION_HINT = "write it like \"90s\", \"10m\", \"2h\", \"1h30m\", \"7d\" or \"3w\""
 
 _MISSING = object()
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from ``"90s"``, ``"10m"``, ``"2h"``, ``"7d"`` or a bare number of seconds."""
+    """Seconds from ``"90s"``, ``"10m"``, ``"1h30m"``, ``"7d"``, ``"3w"`` or a bare number of
+    seconds (the config itself requires a unit: see :meth:`Table.duration`)."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration like \"90s\", \"10m\" or \"2h\"")
+        raise ValueError(f"expected a duration ({DURATION_HINT})")
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    raise ValueError(f"{value!r} is not a duration (write it like \"90s\", \"10m\", \"2h\" or \"7d\")")
+        if _BARE_SECONDS.match(value):
+            return float(value)
+        if _DURATION.match(value):
+            return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))
+    raise ValueError(f"{value!r} is not a duration ({DURATION_HINT})")
 
 
 def _type_name(value: Any) -> str:
@@ -118,6 +123,13 @@ class Table:
     ) -> Any:
         value = self._get(key)
         if value is _MISSING:
+            return default
+        bare = isinstance(value, int | float) or (isinstance(value, str) and _BARE_SECONDS.match(value))
+        if bare and not isinstance(value, bool):
+            # `interval = 15`: seconds or minutes? Say which, as in the rest of the file.
+            number = str(value).strip()
+            self.error(key, f"{value!r} has no unit: write \"{number}s\" for {number} seconds, or the unit "
+                            f"you meant ({DURATION_HINT})")
             return default
         try:
             seconds = parse_duration(value)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config.core import is_tag_slug
+from bot.config.core import check_feed_url, is_tag_slug
 from bot.config.models import ChannelConfig, DigestConfig, TelegramConfig
 from bot.config.schema import Table
+from bot.errors import NewsbotError
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 LANGUAGES = ("fr", "en")
@@ -53,9 +56,14 @@ def read_channel(table: Table) -> ChannelConfig:
 def read_telegram(table: Table) -> TelegramConfig:
     d = TelegramConfig()
     token_env = table.str("token_env", d.token_env)
+    token_file = table.str("token_file", d.token_file)
+    if token_file and table.has("token_env"):
+        table.error("token_file", "set token_env or token_file, not both")
     base = table.str("api_base_url", d.api_base_url)
     if not base.startswith(("http://", "https://")):
         table.error("api_base_url", "must start with http:// or https://")
+    elif (why := check_feed_url(base)) is not None:
+        table.error("api_base_url", why)
     admins = table.int_list("admins")
     allow_raw = table.raw_value("allow")
     allow: tuple[int, ...] | None = None
@@ -72,7 +80,7 @@ def read_telegram(table: Table) -> TelegramConfig:
     table.finish()
     return TelegramConfig(
         token_env=token_env, api_base_url=base, admins=tuple(admins), allow=allow,
-        language=language, channels=channels,
+        language=language, channels=channels, token_file=token_file,
     )
 
 
@@ -92,3 +100,29 @@ def read_digest(table: Table) -> DigestConfig:
     )
     table.finish()
     return digest
+
+
+def read_token(telegram: TelegramConfig, config_dir: Path) -> str:
+    """The bot token: the contents of ``token_file`` when set (``$VARS`` expanded, such as
+    systemd's ``$CREDENTIALS_DIRECTORY``; relative to the config's folder), else the variable
+    named by ``token_env``. Raises a one-line NewsbotError when there is none."""
+    if not telegram.token_file:
+        value = os.environ.get(telegram.token_env, "").strip()
+        if not value:
+            raise NewsbotError(
+                f"no Telegram bot token: set the environment variable {telegram.token_env} "
+                "(the token from @BotFather; [telegram] token_env names the variable)"
+            )
+        return value
+    expanded = os.path.expandvars(telegram.token_file)
+    if "$" in expanded:
+        raise NewsbotError(f"telegram.token_file {telegram.token_file!r}: a variable in it is not set")
+    path = config_dir / Path(expanded).expanduser()
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NewsbotError(f"telegram.token_file: cannot read the token from {path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not value:
+        raise NewsbotError(f"telegram.token_file: {path} is empty (put the token from @BotFather in it)")
+    return value

@@ -19,15 +19,39 @@ def distinct_sources(names: Iterable[str]) -> list[str]:
     return list(chosen.values())
 
 
+MAX_LISTED_IDS = 20
+
+
+def plural(count: int, word: str) -> str:
+    """"1 article", "2 articles" (English nouns with a plain -s plural)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:MAX_LISTED_IDS]))
+    left = len(ids) - MAX_LISTED_IDS
+    return shown + (f" … (+{left} more: newsbot export)" if left > 0 else "")
+
+
+def format_cluster(c: dict[str, Any], tags: Iterable[str] = ()) -> list[str]:
+    """One cluster's block: its id and title, counts and first seen (UTC), its sources, the ids
+    of its articles (for ``newsbot explain``), then ``#tags`` when given."""
+    first = time.strftime("%Y-%m-%d %H:%M", time.gmtime(c["first_seen"]))
+    lines = [
+        f"cluster {c['id']}: {c['title']}",
+        f"    {plural(c['size'], 'article')} from {plural(c['source_count'], 'source')}, "
+        f"first seen {first} UTC",
+        "    sources: " + ", ".join(distinct_sources(c["sources"])),
+        "    articles: " + _ids(c["article_ids"]),
+    ]
+    hashtags = " ".join(f"#{t}" for t in sorted(tags))
+    if hashtags:
+        lines.append("    " + hashtags)
+    return lines
+
+
 def format_clusters(clusters: list[dict[str, Any]]) -> str:
-    """One block per cluster: size and sources count, first seen (UTC), title, then sources."""
+    """Every cluster's block (see :func:`format_cluster`), in the order given."""
     if not clusters:
         return "no cluster matches"
-    lines = []
-    for c in clusters:
-        first = time.strftime("%Y-%m-%d %H:%M", time.gmtime(c["first_seen"]))
-        sources = distinct_sources(c["sources"])
-        lines.append(f"[{c['size']} articles, {c['source_count']} sources, first seen {first} UTC] "
-                     f"{c['title']}")
-        lines.append("    " + ", ".join(sources))
-    return "\n".join(lines)
+    return "\n".join(line for c in clusters for line in format_cluster(c))

@@ -397,7 +397,7 @@ def list_clusters(
     db: Database, since: float, min_sources: int = 1, limit: int = 30
 ) -> list[dict[str, Any]]:
     """Clusters that appeared or grew since ``since`` with at least ``min_sources`` sources,
-    largest first, each with the names of its sources (in order of arrival)."""
+    largest first, each with the names of its sources (in order of arrival) and its article ids."""
     cols = ("id", "title", "size", "source_count", "first_seen", "last_seen", "representative_id")
     rows = db.execute(
         f"SELECT {', '.join(cols)} FROM clusters WHERE updated_at >= ? AND source_count >= ? "
@@ -409,6 +409,9 @@ def list_clusters(
         rec = dict(zip(cols, row, strict=True))
         rec["sources"] = [s for (s,) in db.execute(
             "SELECT source FROM articles WHERE cluster_id = ? GROUP BY source ORDER BY MIN(id)", (rec["id"],)
+        )]
+        rec["article_ids"] = [i for (i,) in db.execute(
+            "SELECT id FROM articles WHERE cluster_id = ? ORDER BY id", (rec["id"],)
         )]
         out.append(rec)
     return out

@@ -106,6 +106,32 @@ def m001_feeds_articles_clusters(db: Database) -> None:
     )
 
 
+@core()
+def m002_publisher_names(db: Database) -> None:
+    """Articles stored before publisher names (bot/publisher.py) carry their feed's raw title as
+    source ("NYT > World News"): name them as a poll would now ("NYT"). Only ordinary feeds'
+    articles whose source is the feed's title; a configured ``source`` and Google News
+    publishers are left alone. One pass at upgrade; a no-op on a new database."""
+    from bot.publisher import publisher_name
+
+    pairs = db.execute(
+        """
+        SELECT a.feed_id, a.source, a.source_url, f.url
+        FROM articles a JOIN feeds f ON f.id = a.feed_id
+        WHERE a.is_google_news = 0 AND a.source <> '' AND a.source = f.title
+        GROUP BY a.feed_id, a.source, a.source_url
+        """
+    ).fetchall()
+    for feed_id, title, source_url, feed_url in pairs:
+        name = publisher_name(title, source_url or feed_url)
+        if name and name != title:
+            db.execute(
+                "UPDATE articles SET source = ? WHERE feed_id = ? AND is_google_news = 0 AND source = ? "
+                "AND source_url = ?",
+                (name, feed_id, title, source_url),
+            )
+
+
 # Later domains register their own sets here (see bot/store/*.py); db.py applies them in order.
 MIGRATION_SETS: list[Migrations] = [core]
 

@@ -24,8 +24,10 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
 
-from bot.config import Config, read_env
+from bot.config import Config, read_token
 from bot.errors import NewsbotError
+from bot.observe.health import Health
+from bot.observe.server import start_metrics
 from bot.store.db import DbExecutor
 from bot.telegram import delivery, handlers, schedule
 from bot.telegram.logs import install_redaction, redact
@@ -118,9 +120,11 @@ async def apply_config(application: Application, config: Config) -> None:
     services = get_services(application.bot_data)
     old = services.config
     services.config = config
-    if (old.telegram.token_env, old.telegram.api_base_url) != (config.telegram.token_env,
-                                                                config.telegram.api_base_url):
-        log.warning("telegram.token_env / api_base_url changed: restart newsbot for it to apply")
+    if (old.telegram.token_env, old.telegram.token_file, old.telegram.api_base_url, old.metrics) != (
+            config.telegram.token_env, config.telegram.token_file, config.telegram.api_base_url,
+            config.metrics):
+        log.warning("telegram.token_env / token_file / api_base_url or [metrics] changed: "
+                    "restart newsbot for it to apply")
     await schedule.sync_config_channels(application)
     await schedule.sync_schedules(application)
     if old.telegram.admins != config.telegram.admins or old.telegram.language != config.telegram.language:
@@ -171,25 +175,44 @@ async def post_stop(application: Application) -> None:
         services.feed_scheduler = None
 
 
+def health_checks(application: Application, health: Health) -> None:
+    """/healthz of ``newsbot run``: the Telegram side polls, and the feed poller is healthy."""
+
+    def telegram_problem(now: float) -> str | None:
+        error = application.bot_data.get(FATAL_KEY) or polling_failure(application)
+        if error is not None:
+            return redact(f"polling Telegram stopped: {error}")
+        if not application.running:
+            return "the bot is not running (starting or stopping)"
+        return None
+
+    def poller_problem(now: float) -> str | None:
+        feeds = get_services(application.bot_data).feed_scheduler
+        return "the feed poller has not started" if feeds is None else feeds.health_problem(now)
+
+    health.add("telegram", telegram_problem)
+    health.add("poller", poller_problem)
+
+
 def _stderr(line: str) -> None:
     print(redact(line), file=sys.stderr)
 
 
 def run_bot(config: Config) -> int:
     """``newsbot run``: poll feeds, send digests and answer commands until SIGINT/SIGTERM."""
-    env = config.telegram.token_env
-    token = read_env(env)
-    if token is None:
-        _stderr(f"newsbot: no Telegram bot token: set the environment variable {env} "
-                "(the token from @BotFather; [telegram] token_env names the variable)")
-        return 1
+    token = read_token(config.telegram, config.path.resolve().parent)   # a one-line error if absent
+    where = config.telegram.token_file or config.telegram.token_env
     root = logging.getLogger()
     if root.level > logging.INFO:
         logging.getLogger("bot").setLevel(logging.INFO)
     executor = DbExecutor(config.storage.path)
+    metrics = None
     try:
         application = build_application(config, token, executor)
         application.bot_data["watch_polling"] = True
+        health = Health()
+        health_checks(application, health)
+        metrics = start_metrics(config, health)
         application.run_polling(
             timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
             stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=False,
@@ -198,7 +221,7 @@ def run_bot(config: Config) -> int:
         if fatal is not None:
             raise fatal
     except InvalidToken:
-        _stderr(f"newsbot: Telegram refused the bot token in {env} (check it with @BotFather)")
+        _stderr(f"newsbot: Telegram refused the bot token in {where} (check it with @BotFather)")
         return 1
     except NetworkError as exc:
         _stderr(f"newsbot: cannot reach the Telegram Bot API at {config.telegram.api_base_url}: {exc}")
@@ -210,5 +233,7 @@ def run_bot(config: Config) -> int:
         log.critical("newsbot stopped on an unexpected error", exc_info=True)
         return 1
     finally:
+        if metrics is not None:
+            metrics.stop()
         executor.close()
     return 0

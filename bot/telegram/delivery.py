@@ -46,6 +46,7 @@ from telegram.ext import BaseRateLimiter
 from bot.config.models import Config
 from bot.digest import Story, rank_stories, render_alert, render_digest, render_empty, render_text
 from bot.errors import DeliveryError
+from bot.observe import instruments
 from bot.store import chats as chat_store
 from bot.store import deliveries as journal
 from bot.store.db import DbExecutor
@@ -192,10 +193,12 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         for attempt in range(retries + 1):
             await self._pace(chat, endpoint)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
+                instruments.RATE_LIMITED.inc()
                 if attempt == retries:
                     raise
+                instruments.RETRIES.labels("rate_limited").inc()
                 wait = retry_after_seconds(exc) + 0.1
                 log.info("Telegram asked to slow down (%s): pausing all requests %.1f s", endpoint, wait)
                 self._resume.clear()
@@ -203,6 +206,10 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                     await asyncio.sleep(wait)
                 finally:
                     self._resume.set()
+            else:
+                if message_kind(endpoint) == "send":
+                    instruments.MESSAGES_SENT.inc()
+                return result
         raise AssertionError("unreachable")
 
 
@@ -387,6 +394,7 @@ async def _send_part(
             rate_limited += 1
             if rate_limited > policy.max_rate_limited:
                 return await _give_up(executor, chat_id, part, f"still rate limited: {exc}")
+            instruments.RETRIES.labels("rate_limited").inc()
             await asyncio.sleep(min(retry_after_seconds(exc), policy.max_retry_after))
             continue
         except ChatMigrated as exc:
@@ -415,6 +423,7 @@ async def _send_part(
             if attempts >= policy.max_attempts:
                 return await _give_up(executor, chat_id, part, f"{type(exc).__name__}: {exc}")
             delay = min(policy.backoff_base * 2 ** (attempts - 1), policy.backoff_max)
+            instruments.RETRIES.labels("network").inc()
             log.warning("sending to chat %s failed (%s), retry %d in %.1f s",
                         chat_id, scrub(str(exc)), attempts, delay)
             await asyncio.sleep(delay)
@@ -484,6 +493,8 @@ async def deliver_digest(
         sent = earlier.sent + flush.sent
         if flush.status != "ok":
             return DigestOutcome(flush.chat_id, sent, plan.stories, flush.status, flush.error)
+        if plan.stories:
+            instruments.DIGESTS_SENT.inc()
         return DigestOutcome(flush.chat_id, sent, plan.stories, "sent" if plan.stories else "empty")
 
 

@@ -878,8 +878,10 @@ COMMAND_HANDLERS: tuple[tuple[str, Callable[..., Any]], ...] = (
 
 def register(application: Application) -> None:
     """Add every handler (new messages only: an edited "/start" does nothing) and the error handler."""
+    from bot.telegram import admin_feeds  # it imports this module's command() and Ask
+
     only_new = filters.UpdateType.MESSAGE
-    for name, callback in COMMAND_HANDLERS:
+    for name, callback in (*COMMAND_HANDLERS, *admin_feeds.COMMAND_HANDLERS):
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     application.add_handler(CallbackQueryHandler(tag_callback, pattern=f"^{TAG_PREFIX}"))
     application.add_handler(CallbackQueryHandler(unknown_callback))

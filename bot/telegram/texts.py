@@ -55,6 +55,9 @@ COMMANDS: tuple[tuple[str, bool, str, str], ...] = (
     ("stats", True, "Statistiques (admin)", "Statistics (admin)"),
     ("feeds", True, "Flux en erreur (admin)", "Failing feeds (admin)"),
     ("reload", True, "Relire la configuration (admin)", "Reload the configuration (admin)"),
+    ("addfeed", True, "Ajouter un flux : /addfeed URL (admin)", "Add a feed: /addfeed URL (admin)"),
+    ("removefeed", True, "Retirer un flux : /removefeed NOM (admin)",
+     "Remove a feed: /removefeed NAME (admin)"),
 )
 
 
@@ -162,6 +165,25 @@ _FR: dict[str, str] = {
     "reload_ok": "🔄 {summary}",
     "reload_unavailable": "Le rechargement n'est pas disponible pour l'instant.",
     "reload_failed": "Échec du rechargement : {error}",
+    "addfeed_usage": (
+        "Indiquez l'adresse d'un flux ou d'un site : <code>/addfeed https://exemple.fr/rss</code> "
+        "(un nom peut suivre l'adresse)."
+    ),
+    "addfeed_known": "Ce flux est déjà configuré : « {name} ».",
+    "addfeed_failed": "❌ Flux non ajouté : {error}",
+    "addfeed_skipped": "❌ Flux « {name} » non ajouté : {why}",
+    "addfeed_found_on": " (trouvé sur {page})",
+    "addfeed_ok": (
+        "✅ Flux ajouté : <b>{name}</b>{where}\n{url}\n{format}, {entries} articles en ce moment.\n{applied}"
+    ),
+    "removefeed_usage": "Indiquez le nom du flux : <code>/removefeed Le Monde</code>.",
+    "removefeed_unknown": "Aucun flux ne s'appelle « {name} ».",
+    "removefeed_suggest": "Aucun flux ne s'appelle « {name} ». Vouliez-vous dire « {suggestion} » ?",
+    "removefeed_ok": (
+        "🗑 Flux retiré : <b>{name}</b>. Ses articles déjà reçus restent jusqu'à leur expiration.\n{applied}"
+    ),
+    "config_not_written": "❌ La configuration n'a pas été modifiée : {error}",
+    "feeds_apply_later": "Le bot l'appliquera à sa prochaine relecture de la configuration.",
 }
 
 _EN: dict[str, str] = {
@@ -255,6 +277,25 @@ _EN: dict[str, str] = {
     "reload_ok": "🔄 {summary}",
     "reload_unavailable": "Reloading is not available right now.",
     "reload_failed": "Reload failed: {error}",
+    "addfeed_usage": (
+        "Give the address of a feed or a site: <code>/addfeed https://example.com/rss</code> "
+        "(a name may follow the address)."
+    ),
+    "addfeed_known": "This feed is already configured: “{name}”.",
+    "addfeed_failed": "❌ Feed not added: {error}",
+    "addfeed_skipped": "❌ Feed “{name}” not added: {why}",
+    "addfeed_found_on": " (found on {page})",
+    "addfeed_ok": (
+        "✅ Feed added: <b>{name}</b>{where}\n{url}\n{format}, {entries} entries right now.\n{applied}"
+    ),
+    "removefeed_usage": "Give the feed's name: <code>/removefeed Le Monde</code>.",
+    "removefeed_unknown": "No feed is called “{name}”.",
+    "removefeed_suggest": "No feed is called “{name}”. Did you mean “{suggestion}”?",
+    "removefeed_ok": (
+        "🗑 Feed removed: <b>{name}</b>. Its stored articles stay until they expire.\n{applied}"
+    ),
+    "config_not_written": "❌ The configuration was not changed: {error}",
+    "feeds_apply_later": "The bot applies it at its next configuration check.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"fr": _FR, "en": _EN}
