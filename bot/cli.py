@@ -230,7 +230,7 @@ def cmd_feeds_remove(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """One record per stored article, as JSON lines or CSV."""
-    from bot.reports import EXPORT_FIELDS, export_records
+    from bot.reports import EXPORT_FIELDS, csv_row, export_records
     from bot.store import open_database
 
     config = _load(args)
@@ -243,9 +243,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for record in records:
-            record["tags"] = " ".join(record["tags"])
-            record["tag_matches"] = json.dumps(record["tag_matches"], ensure_ascii=False)
-            writer.writerow(record)
+            writer.writerow(csv_row(record))
     return 0
 
 
@@ -369,11 +367,28 @@ def cmd_clusters(args: argparse.Namespace) -> int:
     from bot.store import open_database
     from bot.store.clusters import list_clusters
 
+    if args.explain is not None:
+        return _explain_cluster(args)
     if args.min_sources < 1:
         raise NewsbotError("--min-sources must be at least 1")
     config = _load(args)
     db = open_database(config.storage.path)
     print(format_clusters(list_clusters(db, _since(args.since) or 0.0, args.min_sources, args.limit)))
+    return 0
+
+
+def _explain_cluster(args: argparse.Namespace) -> int:
+    """``newsbot clusters --explain ID``: each article, the story it was compared with, the
+    features and the score that decided it."""
+    from bot.dedup.explain import format_explain
+    from bot.store import open_database
+    from bot.store.clusters import cluster_decisions, get_cluster
+
+    db = open_database(_load(args).storage.path)
+    cluster = get_cluster(db, args.explain)
+    if cluster is None:
+        raise NewsbotError(f"no cluster {args.explain}")
+    print(format_explain(cluster, cluster_decisions(db, args.explain)))
     return 0
 
 
@@ -451,7 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("name", metavar="NAME")
     p = add("export", cmd_export, "print stored articles as JSON lines or CSV")
     p.add_argument("--since", metavar="DURATION", help="only articles fetched in this window (24h, 7d)")
-    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
+                   help="jsonl (default: every value verbatim) or csv, where a cell starting with "
+                        "= + - @, a tab or a CR gets a leading ' so no spreadsheet runs it as a formula")
     p = add("demo", cmd_demo, "run the whole pipeline offline on the bundled sample feeds")
     p.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR")
     add("tags", cmd_tags, "configured tags with the articles stored over the last 24 h and 7 days")
@@ -473,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
     p.add_argument("--min-sources", type=_int_arg, default=1, metavar="N", help="at least N distinct sources")
     p.add_argument("--limit", type=_int_arg, default=30, metavar="N", help="at most N clusters (default 30)")
+    p.add_argument("--explain", type=_int_arg, metavar="ID",
+                   help="for each article of cluster ID: the story it was compared with, the features "
+                        "and the score that decided it")
     return parser
 
 

@@ -1,7 +1,8 @@
 """Rank and render digests (pure: no database, no network, no clock; ``now`` is passed in).
 
 A digest is a list of Telegram HTML messages ("chunks"): a header with the date and the number
-of stories, one entry per story, and a "+N more" line when the digest was cut. Chunks are split
+of stories, one entry per story, and a "+N more" line when the digest was cut (the stories cut
+stay reachable through a "More" button, see :mod:`bot.telegram.delivery`). Chunks are split
 on entry boundaries so each stays within Telegram's limits: 4096 UTF-16 code units of visible
 text (after entity parsing) and 100 entities. Every piece of text is escaped; only http(s) URLs
 become links.
@@ -10,7 +11,6 @@ become links.
 from __future__ import annotations
 
 import html
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +25,8 @@ MAX_SOURCE_CHARS = 60          # one source name
 SHOWN_SOURCES = 2              # "Le Monde, Reuters +3"
 MAX_HASHTAGS = 10              # per entry
 MAX_URL_CHARS = 2048           # longer URLs are not linked
-RECENCY_HOURS = 12.0           # age at which a story's score is halved
+FRESH_HOURS = 24.0             # a story that has not moved for longer ranks after the fresh ones
+GOOGLE_NEWS_HOST = "news.google.com"
 SEPARATOR = "\n\n"
 
 _MONTHS = {
@@ -41,6 +42,7 @@ _DAYS = {
 _TEXTS = {
     "fr": {
         "title": "Revue de presse",
+        "continued": "suite",
         "stories": ("{n} sujet", "{n} sujets"),
         "more": ("… et {n} autre sujet", "… et {n} autres sujets"),
         "untitled": "(sans titre)",
@@ -49,6 +51,7 @@ _TEXTS = {
     },
     "en": {
         "title": "News digest",
+        "continued": "continued",
         "stories": ("{n} story", "{n} stories"),
         "more": ("+{n} more story", "+{n} more stories"),
         "untitled": "(untitled)",
@@ -82,22 +85,46 @@ class Story:
 # -- ranking -------------------------------------------------------------------------------------
 
 
-def story_score(story: Story, now: float) -> float:
-    """More sources rank higher; the score halves every RECENCY_HOURS of age."""
-    age_hours = max(0.0, now - story.time) / 3600.0
-    return max(1, story.source_count) * math.pow(0.5, age_hours / RECENCY_HOURS)
+# The one ranking rule, in words (the /help text, README and config.example.toml say the same):
+# stories are ranked by number of sources, the most recent first among equals; a story that has
+# not moved (no new article) for more than FRESH_HOURS comes after every fresher one.
+# So a 60-source story of this morning leads a one-source item of an hour ago, and yesterday's
+# big story does not keep the top of today's digests.
+
+
+def rank_key(story: Story, ref: float) -> tuple[bool, int, float, int]:
+    """Sort key of the ranking rule above; ``ref`` is the time ages count from."""
+    stale = ref - story.time > FRESH_HOURS * 3600
+    return (stale, -max(1, story.source_count), -story.time, story.cluster_id)
 
 
 def rank_stories(stories: list[Story], now: float) -> list[Story]:
-    """Best first: by score (sources × recency), then most recent, then cluster id.
+    """Best first, by :func:`rank_key`.
 
     Ages count from the newest story (or ``now`` if earlier), so a batch of old stories (a
-    replay, the demo's sample feeds) still ranks by sources instead of all scoring zero.
+    replay, the demo's sample feeds) still ranks by sources instead of all being stale.
     """
     if not stories:
         return []
     ref = min(now, max(s.time for s in stories))
-    return sorted(stories, key=lambda s: (-story_score(s, ref), -s.time, s.cluster_id))
+    return sorted(stories, key=lambda s: rank_key(s, ref))
+
+
+def is_redirect_link(url: str) -> bool:
+    """A Google News article link: a redirect to the publisher's page, not the page itself."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    return host == GOOGLE_NEWS_HOST or host.endswith("." + GOOGLE_NEWS_HOST)
+
+
+def pick_link(links: list[str]) -> int | None:
+    """Index of the link a story shows: the first publisher's own article (no Google News
+    redirect) that may become a link, else the first linkable one; None when none is."""
+    usable = [i for i, link in enumerate(links) if safe_url(link)]
+    direct = [i for i in usable if not is_redirect_link(links[i])]
+    return (direct or usable or [None])[0]
 
 
 # -- text helpers --------------------------------------------------------------------------------
@@ -230,9 +257,11 @@ def render_entry(story: Story, number: int, *, language: str, tz: str, now: floa
     return f"{number}. {head}\n{line}" if line else f"{number}. {head}"
 
 
-def render_header(count: int, *, language: str, tz: str, now: float) -> str:
+def render_header(count: int, *, language: str, tz: str, now: float, continued: bool = False) -> str:
     lang = _lang(language)
     title = f"{_TEXTS[lang]['title']} — {format_date(now, tz=tz, language=lang)}"
+    if continued:
+        title = f"{title} ({_TEXTS[lang]['continued']})"
     return f"📰 <b>{esc(title)}</b>\n{esc(_plural(lang, 'stories', count))}"
 
 
@@ -273,12 +302,17 @@ def render_digest(
     now: float,
     more: int = 0,
     header: bool = True,
+    first_number: int = 1,
 ) -> list[str]:
-    """Telegram HTML messages for ``stories`` (already ranked and cut), in order."""
+    """Telegram HTML messages for ``stories`` (already ranked and cut), in order.
+
+    ``first_number`` > 1 renders a continuation ("More"): numbering goes on, the header says so.
+    """
     blocks: list[Block] = []
     if header:
-        blocks.append(make_block(render_header(len(stories), language=language, tz=tz, now=now)))
-    for number, story in enumerate(stories, start=1):
+        blocks.append(make_block(render_header(len(stories), language=language, tz=tz, now=now,
+                                               continued=first_number > 1)))
+    for number, story in enumerate(stories, start=first_number):
         blocks.append(make_block(render_entry(story, number, language=language, tz=tz, now=now)))
     if more > 0:
         blocks.append(make_block(render_more(more, language=language)))

@@ -23,6 +23,13 @@ Limits, and why they are enforced here rather than by httpx:
   memory whole.
 - Redirects: followed by hand (at most 5) so loops can be named and a permanent move (301/308)
   reported in ``FetchResult.permanent_url`` for the caller to remember.
+- Addresses: every hop's host is resolved first (:mod:`bot.addresses`). A redirect to another
+  host that resolves to a loopback, private, link-local or otherwise non-public address is
+  refused before any connection (SSRF); the configured URL itself may point into a private
+  network, but never at a link-local / cloud metadata address.
+- Credentials: ``user:password@`` in a feed URL is sent as a Basic ``Authorization`` header to
+  the configured origin only, and removed from the URL httpx sees and logs and from every
+  message.
 - Concurrency: a global semaphore (``polling.concurrency``) and one per host
   (``polling.per_host_concurrency``) so one slow site cannot take every slot. Time spent
   waiting for a slot is not counted against the deadline.
@@ -31,6 +38,7 @@ Limits, and why they are enforced here rather than by httpx:
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
 import socket
 import ssl
@@ -40,10 +48,11 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
+from bot.addresses import IPAddress, display_url, host_port, is_metadata, kind, literal, resolve
 from bot.config.models import PollingConfig
 from bot.errors import FetchError
 from bot.models import FetchResult
@@ -180,25 +189,33 @@ class Fetcher:
         """
         if not self._open:
             raise RuntimeError("Fetcher is not open: use 'async with Fetcher(...)'")
+        url, userinfo = _split_userinfo(url)
         _check_url(url, url)
         await self._sweep()
         async with self._global, self._host_semaphore(url):
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.polling.timeout):
-                    result = await self._follow(url, etag, last_modified)
+                    result = await self._follow(url, userinfo, etag, last_modified)
             except TimeoutError as exc:
                 raise FetchError(f"timed out after {_seconds(self.polling.timeout)}", url) from exc
             return _with_elapsed(result, time.monotonic() - started)
 
-    async def _follow(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
-        """Request ``url`` and follow up to MAX_REDIRECTS redirects by hand."""
+    async def _follow(
+        self, url: str, userinfo: str, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
+        """Request ``url`` (no credentials in it: ``userinfo`` holds them) and follow up to
+        MAX_REDIRECTS redirects by hand, each hop's address checked before connecting."""
         chain = [url]
         current = url
         permanent_url: str | None = None
         still_permanent = True
-        headers = _conditional_headers(etag, last_modified)
+        conditional = _conditional_headers(etag, last_modified)
         while True:
+            await _check_address(current, url)
+            headers = dict(conditional)
+            if userinfo and _origin(current) == _origin(url):
+                headers["Authorization"] = _basic_auth(userinfo)
             origin = self._take(current)
             try:
                 request = origin.client.build_request("GET", current, headers=headers)
@@ -210,6 +227,7 @@ class Fetcher:
                 self._give_back(origin)
                 raise
             try:
+                _check_peer(response, current, url)
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                     target = _redirect_target(current, response.headers["location"], url)
                     if target in chain:
@@ -223,7 +241,7 @@ class Fetcher:
                             status=response.status_code,
                         )
                     if still_permanent and response.status_code in PERMANENT_STATUSES:
-                        permanent_url = target
+                        permanent_url = _with_userinfo(target, userinfo, url)
                     else:
                         still_permanent = False
                     chain.append(target)
@@ -362,9 +380,90 @@ def _check_url(target: str, url: str) -> None:
 
 
 def _redirect_target(current: str, location: str, url: str) -> str:
-    target = urljoin(current, location.strip())
-    _check_url(target, url)
-    return target.split("#", 1)[0]
+    """The URL a ``Location`` header sends us to, without fragment or credentials. A malformed
+    one is the server's error, named as such (the configured URL is fine)."""
+    shown = display_url(location.strip())
+    try:
+        target = urljoin(current, location.strip())
+        parts = urlsplit(target)
+        parts.port                                      # noqa: B018 - raises on a bad port
+        if parts.hostname and not parts.hostname.isprintable() or " " in (parts.hostname or ""):
+            raise ValueError(f"invalid host name {parts.hostname!r}")
+    except ValueError as exc:
+        raise FetchError(f"the server redirected to a malformed URL (Location: {shown!r}): {exc}",
+                         url) from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"unsupported URL {display_url(target)!r} (only http and https)", url)
+    return _split_userinfo(target.split("#", 1)[0])[0]
+
+
+def _split_userinfo(url: str) -> tuple[str, str]:
+    """(``url`` without ``user:password@``, the ``user:password`` part or "")."""
+    shown = display_url(url)
+    if shown == url:
+        return url, ""
+    try:
+        return shown, urlsplit(url).netloc.rpartition("@")[0]
+    except ValueError:                  # a malformed URL: refused later, its credentials dropped
+        return shown, ""
+
+
+def _with_userinfo(target: str, userinfo: str, url: str) -> str:
+    """``target`` with the configured credentials put back when it is on the configured origin
+    (a permanent move remembered for the next polls must still authenticate)."""
+    if not userinfo or _origin(target) != _origin(url):
+        return target
+    scheme, _, rest = target.partition("://")
+    return f"{scheme}://{userinfo}@{rest}"
+
+
+def _basic_auth(userinfo: str) -> str:
+    user, _, password = userinfo.partition(":")
+    pair = f"{unquote(user)}:{unquote(password)}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+async def _check_address(target: str, url: str) -> None:
+    """Refuse ``target`` before connecting when it resolves to a cloud metadata address, or,
+    for a redirect to another host than the configured URL's, to any non-public address."""
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        found = await resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve host {host}", url) from exc
+    for ip in found:
+        if (refusal := _refusal(target, url, ip, "resolves to")) is not None:
+            raise refusal
+
+
+def _check_peer(response: httpx.Response, target: str, url: str) -> None:
+    """The address httpx actually connected to, checked like the resolved ones: a name that
+    resolved to a public address for :func:`_check_address` and to a private one for httpx
+    (DNS rebinding) gets its answer refused, unread."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    ip = literal(str(peer[0])) if isinstance(peer, tuple) and peer else None
+    if ip is not None and (refusal := _refusal(target, url, ip, "connected to")) is not None:
+        raise refusal
+
+
+def _refusal(target: str, url: str, ip: IPAddress, how: str) -> FetchError | None:
+    """Why ``target`` may not be fetched from ``ip`` (None: it may). ``url`` is the configured
+    feed URL: its own host may be private, never a metadata address."""
+    why = kind(ip)
+    if why is None:
+        return None
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    if is_metadata(ip):
+        return FetchError(f"refused {host_port(host, parts.port)}: {ip} is a {why} address, never fetched",
+                          url)
+    if host != (urlsplit(url).hostname or ""):
+        return FetchError(f"redirect to a {why} address refused: {display_url(target)} {how} {ip} "
+                          "(only a configured feed URL may point into a private network)", url)
+    return None
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
@@ -429,12 +528,13 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 def _translate(exc: httpx.HTTPError | httpx.InvalidURL, url: str, polling: PollingConfig) -> FetchError:
     """One httpx exception → a FetchError with a message a person understands."""
-    host = ""
     try:
         request_url = exc.request.url  # type: ignore[union-attr]
-        host = f"{request_url.host}:{request_url.port}" if request_url.port else str(request_url.host)
+        hostname, port = str(request_url.host), request_url.port
     except (RuntimeError, AttributeError):
-        host = urlsplit(url).netloc
+        parts = urlsplit(display_url(url))
+        hostname, port = parts.hostname or "", None
+    host = host_port(hostname, port)
     if isinstance(exc, httpx.ConnectTimeout):
         connect = min(polling.connect_timeout, polling.timeout)
         return FetchError(f"connection timed out after {_seconds(connect)}", url)
@@ -445,13 +545,16 @@ def _translate(exc: httpx.HTTPError | httpx.InvalidURL, url: str, polling: Polli
     if isinstance(exc, httpx.ConnectError):
         if isinstance(cause, socket.gaierror) or "name or service not known" in text.lower() \
                 or "nodename nor servname" in text.lower() or "name resolution" in text.lower():
-            return FetchError(f"cannot resolve host {host.split(':')[0]}", url)
+            return FetchError(f"cannot resolve host {hostname}", url)
         if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED \
                 or "refused" in text.lower():
             return FetchError(f"connection refused ({host})", url)
         if isinstance(cause, ssl.SSLError) or "ssl" in text.lower() or "certificate" in text.lower():
             return FetchError(f"TLS error with {host}: {text}", url)
         return FetchError(f"cannot connect to {host}: {text}", url)
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in text.lower():
+        # httpx checks a redirect's Location while reading the answer: the server's mistake.
+        return FetchError(f"the server redirected to a malformed URL ({text})", url)
     if isinstance(exc, httpx.RemoteProtocolError):
         return FetchError(f"server broke the connection ({text})", url)
     if isinstance(exc, (httpx.ReadError, httpx.WriteError)):

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterable
-from urllib.parse import unquote, urlsplit, urlunsplit
+import unicodedata
+from collections.abc import Callable, Iterable
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
+from w3lib.url import canonicalize_url
 
 # -- limits ------------------------------------------------------------------------------------
 
@@ -41,6 +43,8 @@ TRACKING_PREFIXES = ("utm_", "ns_", "pk_", "piwik_", "at_", "mtm_")
 # Google News article links are opaque ids whose whole query (``?oc=5``) belongs to them.
 OPAQUE_QUERY_HOSTS = frozenset({"news.google.com"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters no host name may hold (WHATWG "forbidden host code points", spaces and controls).
+_BAD_HOST = re.compile(r"[\x00-\x20\x7f#%/<>?@\[\\\]^|]")
 
 
 def _is_tracking(name: str) -> bool:
@@ -48,41 +52,85 @@ def _is_tracking(name: str) -> bool:
     return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
 
 
+def _split_params(query: str) -> list[str]:
+    """Non-empty parameters of ``query``, each freed of the ``amp;`` that an HTML-escaped
+    separator (``&amp;``, ``&amp;amp;``) leaves: "a=1&amp;utm_source=x" gives a=1, utm_source=x."""
+    params = []
+    for param in query.split("&"):
+        while param[:4].lower() == "amp;":
+            param = param[4:]
+        if param:
+            params.append(param)
+    return params
+
+
 def _clean_query(query: str) -> str:
-    """Drop tracking parameters; sort the rest by name (stable, raw bytes kept as they were)."""
-    if not query:
-        return ""
-    parts = [p for p in query.split("&") if p]
-    kept = [p for p in parts if not _is_tracking(p.split("=", 1)[0])]
+    """Drop tracking parameters; sort the rest by name (stable, so the normaliser's order of
+    repeated names stays)."""
+    kept = [p for p in _split_params(query) if not _is_tracking(p.split("=", 1)[0])]
     kept.sort(key=lambda p: p.split("=", 1)[0])
     return "&".join(kept)
 
 
-def canonical_url(url: str) -> str:
-    """One canonical spelling of ``url``: lower-case scheme and host, no default port, no
-    fragment, no tracking parameters, remaining parameters sorted, empty path as ``/``.
-
-    Non-HTTP(S) or unparsable input is returned stripped but otherwise unchanged.
-    """
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS or not parts.hostname:
-            return url
-        host = parts.hostname.rstrip(".")          # already lower-cased by urlsplit
-        port = parts.port
-    except ValueError:
-        return url
+def _netloc(parts: SplitResult, host: str) -> str:
+    """``host`` (IPv6 in brackets), a port only when it is not the scheme's default, userinfo
+    kept. ``host`` is ``parts.hostname``, read once: each read parses the netloc again."""
     if ":" in host:                                 # IPv6 literal
         host = f"[{host}]"
-    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    if parts.username is not None:
-        userinfo = parts.netloc.rpartition("@")[0]
-        netloc = f"{userinfo}@{netloc}"
-    query = parts.query if host in OPAQUE_QUERY_HOSTS else _clean_query(parts.query)
-    # Stripped again: dropping the fragment can expose trailing spaces ("https://e.org/ #top").
-    return urlunsplit((scheme, netloc, parts.path or "/", query, "")).strip()
+    else:
+        # Empty labels dropped ("a..b"), also those IDNA makes of a "\u2024" (one dot leader).
+        if ".." in host or host[:1] == "." or host[-1:] == ".":
+            host = ".".join(label for label in host.split(".") if label)
+        if not host or not host.isascii() or _BAD_HOST.search(host):   # IDNA refused it
+            raise ValueError(f"not a host name: {host!r}")
+    port = parts.port
+    netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
+    if "@" in parts.netloc:
+        netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
+    return netloc
+
+
+def canonical_url(url: str) -> str:
+    """One canonical spelling of ``url``, so copies of a link compare equal.
+
+    w3lib's ``canonicalize_url`` (Scrapy's request fingerprints) does the RFC 3986 work: IDN
+    host to punycode (``bücher.de`` → ``xn--bcher-kva.de``), dot segments resolved (also
+    escaped ones), percent-encoding in upper case and only where needed (``café``,
+    ``caf%c3%a9`` → ``caf%C3%A9``), query re-encoded (a space is ``+``, a bare ``m`` is
+    ``m=``) and sorted by name then value. Around it: text in NFC first, no fragment, lower-case
+    host, no default port, ``&amp;`` separators decoded, our tracking parameters dropped, and a
+    Google News link's opaque query kept exactly as it came.
+
+    Non-HTTP(S) or unparsable input (a bad port, a host with a space) is returned stripped but
+    otherwise unchanged. bench/canonical_url.py measures it against url-normalize.
+    """
+    return canonical_url_with(url, canonicalize_url)
+
+
+def canonical_url_with(url: str, normalise: Callable[[str], str | None]) -> str:
+    """:func:`canonical_url` on top of another normaliser (the bench compares libraries)."""
+    url = url.strip()
+    try:
+        # NFC: "café" typed with a combining accent is the same link as with a precomposed "é".
+        parts = urlsplit(url if url.isascii() else unicodedata.normalize("NFC", url))
+        host = parts.hostname
+        if parts.scheme.lower() not in DEFAULT_PORTS or not host:
+            return url
+        opaque = host.rstrip(".") in OPAQUE_QUERY_HOSTS
+        query = parts.query
+        if not opaque and "amp;" in query.lower():
+            query = "&".join(_split_params(query))
+        # The fragment goes first: dropping it can expose trailing spaces ("https://e.org/ #top").
+        base = urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")).strip()
+        out = urlsplit(normalise(base) or "")
+        host = out.hostname
+        if out.scheme not in DEFAULT_PORTS or not host:
+            return url
+        netloc = _netloc(out, host)
+    except (ValueError, UnicodeError):
+        return url
+    query = parts.query.strip() if opaque else _clean_query(out.query)
+    return urlunsplit((out.scheme, netloc, out.path or "/", query, ""))
 
 
 def is_http_url(url: str) -> bool:

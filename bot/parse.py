@@ -17,11 +17,15 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import bisect
 import calendar
+import email.utils
 import hashlib
 import io
+import itertools
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -63,7 +67,10 @@ MAX_ENTITY_VALUE_CHARS = 16
 # feedparser holds about 300 bytes per tag: a 5 MB document of nothing but unclosed tags (1.6 M of
 # them) took 530 MB and 19 s. Markup outside CDATA sections is counted before parsing; a document
 # with more tags than this is refused (a real 5 MB feed has 100,000-200,000; 20,000 entries of
-# five elements, 200,000).
+# five elements, 200,000). A document over the limit with more than MAX_ENTRIES entries is not
+# refused: its newest MAX_ENTRIES entries are picked before parsing (their dates read with a
+# regex) and only those go to feedparser, the cap any long feed gets; it is refused only when
+# what is left is still over the limit (a few enormous entries, "nothing but unclosed tags").
 MAX_TAGS = 300_000
 
 # feedparser looks for an e-mail address in every author/creator/publisher/managingEditor/webMaster
@@ -79,6 +86,13 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY\s[^>]*>")
 _ENTITY_VALUE = re.compile(rb"""(["'])(.*?)\1""", re.S)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
+_ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
+_ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+# The date elements feedparser reads for published_parsed / updated_parsed / created_parsed.
+_ENTRY_DATES = tuple(
+    re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:" + names + rb")(?:\s[^>]*)?>\s*([^<]{4,80}?)\s*<")
+    for names in (rb"pubDate|published|date|issued", rb"updated|modified", rb"created")
+)
 
 
 def parse_feed(
@@ -101,8 +115,11 @@ def parse_feed(
     lower_headers.pop("content-encoding", None)        # the body is already decoded
     if not body or not body.strip():
         raise ParseError("not a feed: empty document", url)
-    data = _json_feed(body, lower_headers, url) if looks_like_json(body) else _feedparser(
-        body, lower_headers, url)
+    total: int | None = None                  # entries in the document when it was cut
+    if looks_like_json(body):
+        data = _json_feed(body, lower_headers, url)
+    else:
+        data, total = _feedparser(body, lower_headers, url, now)
     version = data.get("version") or ""
     if not version:
         raise ParseError(f"not a feed: got {_describe(body, lower_headers)}", url)
@@ -119,7 +136,7 @@ def parse_feed(
         source=publisher_name(feed_title, site_link or doc_url), source_url=site_link, language=language,
         feed_xml_lang=feed_xml_lang, now=now,
     )
-    entries, capped_note = _newest_entries(data.get("entries", []), now)
+    entries, capped_note = _newest_entries(data.get("entries", []), now, total)
     articles: list[Article] = []
     seen: set[str] = set()
     for entry in entries:
@@ -142,16 +159,16 @@ def parse_feed(
     )
 
 
-def _feedparser(body: bytes, lower_headers: dict[str, str], url: str) -> Any:
-    """feedparser's result for an XML document (RSS, Atom, RDF), after the defences below."""
-    if _tag_count(body) > MAX_TAGS:
-        raise ParseError(f"document too complex: more than {MAX_TAGS:,} tags", url)
+def _feedparser(body: bytes, lower_headers: dict[str, str], url: str, now: float) -> tuple[Any, int | None]:
+    """feedparser's result for an XML document (RSS, Atom, RDF), after the defences below, and
+    how many entries the document had when it was cut to its newest (None: not cut)."""
+    body, total = _newest_entries_first(body, url, now)
     body = _repair_utf8(_defuse_entities(body), lower_headers)
     try:
         return feedparser.parse(
             io.BytesIO(body), response_headers=lower_headers,
             resolve_relative_uris=False, sanitize_html=False,
-        )
+        ), total
     except Exception as exc:  # feedparser should not raise, but a parse must never crash a poll
         raise ParseError(f"not a feed: parser failed ({type(exc).__name__}: {exc})", url) from exc
 
@@ -252,13 +269,89 @@ def _repair_utf8(body: bytes, headers: Mapping[str, str]) -> bytes:
     return text.encode("utf-8")
 
 
-def _newest_entries(entries: list[Any], now: float) -> tuple[list[Any], str]:
-    """At most MAX_ENTRIES entries, the newest first; a note when some were left out."""
-    if len(entries) <= MAX_ENTRIES:
+def _newest_entries(entries: list[Any], now: float, total: int | None = None) -> tuple[list[Any], str]:
+    """At most MAX_ENTRIES entries, the newest first; a note when some (of ``total`` in the
+    document, default ``len(entries)``) were left out."""
+    total = len(entries) if total is None else total
+    if len(entries) > MAX_ENTRIES:
+        order = sorted(range(len(entries)), key=lambda i: -_published_at(entries[i], now))
+        kept = sorted(order[:MAX_ENTRIES])                       # document order among the kept
+        entries = [entries[i] for i in kept]
+    if total <= MAX_ENTRIES:
         return entries, ""
-    order = sorted(range(len(entries)), key=lambda i: -_published_at(entries[i], now))
-    kept = sorted(order[:MAX_ENTRIES])                           # document order among the kept
-    return [entries[i] for i in kept], f"{len(entries)} entries, only the newest {MAX_ENTRIES} kept"
+    return entries, f"{total} entries, only the newest {MAX_ENTRIES} kept"
+
+
+def _newest_entries_first(body: bytes, url: str, now: float) -> tuple[bytes, int | None]:
+    """``body`` unchanged when it has at most MAX_ENTRIES entries (and MAX_TAGS tags); else the
+    head, its newest MAX_ENTRIES entries (in document order) and the tail, with the number of
+    entries it had. One cap for every long feed, decided before feedparser spends time and
+    memory on entries that would be dropped. ParseError when still over MAX_TAGS."""
+    over = _tag_count(body) > MAX_TAGS
+    if not over and len(_ENTRY_START.findall(body)) <= MAX_ENTRIES:
+        return body, None
+    too_complex = ParseError(f"document too complex: more than {MAX_TAGS:,} tags", url)
+    spans = _entry_spans(body)
+    if len(spans) <= MAX_ENTRIES:
+        if over:
+            raise too_complex
+        return body, None
+    newest = sorted(range(len(spans)), key=lambda i: -_raw_entry_date(body[slice(*spans[i])], now))
+    kept = sorted(newest[:MAX_ENTRIES])
+    document = b"".join([body[: spans[0][0]], *(body[slice(*spans[i])] for i in kept), body[spans[-1][1]:]])
+    if _tag_count(document) > MAX_TAGS:
+        raise too_complex
+    return document, len(spans)
+
+
+def _entry_spans(body: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each top-level entry element, markup inside CDATA sections ignored."""
+    cdata = [m.span() for m in _CDATA.finditer(body)]
+    cdata_starts = [a for a, _ in cdata]
+
+    def outside_cdata(pos: int) -> bool:
+        i = bisect.bisect_right(cdata_starts, pos) - 1
+        return i < 0 or pos >= cdata[i][1]
+
+    starts = [m.start() for m in _ENTRY_START.finditer(body) if outside_cdata(m.start())]
+    ends = [m.end() for m in _ENTRY_END.finditer(body) if outside_cdata(m.start())]
+    spans = []
+    for start, nxt in itertools.pairwise([*starts, len(body)]):
+        k = bisect.bisect_right(ends, start)
+        if k < len(ends) and ends[k] <= nxt:                   # its end comes before the next start
+            spans.append((start, ends[k]))
+    return spans
+
+
+def _raw_entry_date(entry: bytes, now: float) -> float:
+    """The entry's date as feedparser would choose it (published, updated, created), read from
+    the raw XML; ``now`` when there is none (as :func:`_published_at`)."""
+    for pattern in _ENTRY_DATES:
+        match = pattern.search(entry)
+        if match is None:
+            continue
+        stamp = _quick_date(match.group(1).decode("utf-8", "replace"))
+        if stamp is not None:
+            return now if stamp > now + FUTURE_TOLERANCE else stamp
+    return now
+
+
+def _quick_date(text: str) -> float | None:
+    """RFC 822 and ISO 8601 dates the fast way, anything else through feedparser's parsers."""
+    try:
+        if text[:1].isdigit():
+            when = datetime.fromisoformat(text)
+            return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+        fields = email.utils.parsedate_tz(text)
+        if fields is not None:
+            return float(email.utils.mktime_tz(fields))
+    except (ValueError, OverflowError):
+        pass
+    parsed = feedparser.datetimes._parse_date(text)       # feedparser 6 is pinned (see above)
+    try:
+        return float(calendar.timegm(parsed)) if parsed else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 # -- feed level --------------------------------------------------------------------------------

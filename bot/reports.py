@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.addresses import display_url
 from bot.config import Config, format_duration
 from bot.dedup.report import plural
 from bot.models import FeedPollOutcome
@@ -17,6 +18,25 @@ EXPORT_FIELDS = (
     "id", "feed", "url", "canonical_url", "title", "source", "published", "language", "summary",
     "cluster_id", "duplicate_of", "cluster_size", "cluster_sources", "tags", "tag_matches",
 )
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): OWASP's
+# advice is to prefix such a cell with a single quote, which the spreadsheet shows as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` made safe for a spreadsheet cell: text starting like a formula gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    """An export record as one CSV row: tags space-separated, tag matches as JSON, every text
+    cell neutralised with :func:`csv_cell` (JSON lines stay verbatim)."""
+    row = dict(record, tags=" ".join(record["tags"]),
+               tag_matches=json.dumps(record["tag_matches"], ensure_ascii=False))
+    return {k: csv_cell(v) for k, v in row.items()}
 
 
 def iso(ts: float | None) -> str:
@@ -113,7 +133,7 @@ def feeds_table(states: Sequence[dict[str, Any]], now: float, storage: str = "")
             state = "ok"
         note = s["last_error"] or ""
         if s["permanent_url"]:
-            note = f"moved permanently to {s['permanent_url']}; " + note
+            note = f"moved permanently to {display_url(s['permanent_url'])}; " + note
         rows.append((s["name"], state, s["last_status"] or "", ago(s["last_success_at"], now),
                      ago(s["next_due_at"], now) if s["enabled"] else "", note[:90]))
     text = table(("feed", "state", "http", "last success", "next due", "last error / note"), rows)

@@ -33,7 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import retag
-from bot.config import Config, FeedConfig, load_config
+from bot.config import Config, FeedConfig, keep_start_settings, load_config
 from bot.errors import ConfigError, NewsbotError
 from bot.fetch import Fetcher
 from bot.observe.health import poll_freshness
@@ -247,6 +247,7 @@ class FeedScheduler:
             self.last_reload_error = str(exc)
             log.error("config reload failed, keeping the running config:\n%s", exc)
             return "config not reloaded: " + "; ".join(exc.problems)
+        config, needs_restart = keep_start_settings(self.config, config)
         try:
             stages, count = await self._apply_to_store(config)
         except Exception as exc:
@@ -257,6 +258,9 @@ class FeedScheduler:
             return f"config not reloaded: {self.last_reload_error}"
         self._swap_in(config, stages)
         self._mtime = mtime
+        if needs_restart:
+            log.warning("config reload: %s changed; restart newsbot for it to apply (still using "
+                        "the values it started with)", ", ".join(needs_restart))
         self.last_reload_error = ""
         if count is not None:
             log.info("tags changed: re-tagged %d articles of the last 7 days", count)

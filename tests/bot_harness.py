@@ -42,7 +42,14 @@ keywords = ["Gaza", "Israël"]
 """
 
 
-def make_config(tmp_path: Path, fake: FakeBotAPI, extra: str = "", telegram: str = "") -> Config:
+def example_tags() -> str:
+    """The shipped taxonomy (every [tags.*] table of config.example.toml)."""
+    text = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    return text[text.index("\n[tags."):]
+
+
+def make_config(tmp_path: Path, fake: FakeBotAPI, extra: str = "", telegram: str = "",
+                tags: str = TAGS_TOML) -> Config:
     text = f"""
 [storage]
 path = "{tmp_path / 'bot.db'}"
@@ -59,7 +66,7 @@ times = ["08:00", "19:00"]
 timezone = "Europe/Paris"
 max_stories = 5
 {extra}
-{TAGS_TOML}
+{tags}
 """
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
@@ -74,7 +81,9 @@ class World:
         self.n = 0
 
     def story(self, title: str, *, sources: tuple[str, ...] = ("Le Monde",), tags: tuple[str, ...] = (),
-              age: float = 3600, summary: str = "", link: str | None = None) -> int:
+              age: float = 3600, summary: str = "", link: str | None = None,
+              links: tuple[str, ...] = ()) -> int:
+        """A cluster with one article per source (``links``: their links, in order)."""
         at = time.time() - age
 
         def write(db: Database) -> int:
@@ -83,13 +92,14 @@ class World:
                     "INSERT INTO clusters (title, first_seen, last_seen, size, source_count, updated_at) "
                     "VALUES (?, ?, ?, 0, 0, ?)", (title, at, at, at)).lastrowid)
                 first = None
-                for source in sources:
+                for i, source in enumerate(sources):
                     self.n += 1
                     feed = db.execute("SELECT id FROM feeds WHERE name = ?", (source,)).fetchone()
                     feed_id = feed[0] if feed else db.execute(
                         "INSERT INTO feeds (name, url, created_at) VALUES (?, ?, ?)",
                         (source, f"https://feeds.example/{self.n}", at)).lastrowid
                     url = link if link is not None and first is None else f"https://news.example/{self.n}"
+                    url = links[i] if i < len(links) else url
                     article_id = int(db.execute(
                         "INSERT INTO articles (feed_id, guid, link, title, source, published_at, fetched_at, "
                         "updated_at, summary, cluster_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -105,6 +115,26 @@ class World:
                 return cluster_id
 
         return self.executor.call_sync(write)
+
+    def grow(self, cluster_id: int, source: str) -> None:
+        """One more article from a new source joins the cluster now (what dedup does)."""
+        at = time.time()
+
+        def write(db: Database) -> None:
+            with db.atomic():
+                self.n += 1
+                title = db.execute("SELECT title FROM clusters WHERE id = ?", (cluster_id,)).fetchone()[0]
+                feed_id = db.execute("INSERT INTO feeds (name, url, created_at) VALUES (?, ?, ?)",
+                                     (f"{source} {self.n}", f"https://feeds.example/{self.n}", at)).lastrowid
+                db.execute(
+                    "INSERT INTO articles (feed_id, guid, link, title, source, published_at, fetched_at, "
+                    "updated_at, cluster_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (feed_id, f"g{self.n}", f"https://news.example/{self.n}", title, source, at, at, at,
+                     cluster_id))
+                db.execute("UPDATE clusters SET size = size + 1, source_count = source_count + 1, "
+                           "last_seen = ?, updated_at = ? WHERE id = ?", (at, at, cluster_id))
+
+        self.executor.call_sync(write)
 
 
 class Harness:
@@ -165,11 +195,15 @@ def fast_limiter() -> PacedRateLimiter:
 
 @asynccontextmanager
 async def running_bot(tmp_path: Path, fake: FakeBotAPI, *, extra: str = "", telegram: str = "",
-                      poll_feeds: bool = False, post_init: bool = True) -> AsyncIterator[Harness]:
-    """The application started as ``newsbot run`` would (post_init included), polling ``fake``."""
-    config = make_config(tmp_path, fake, extra, telegram)
+                      poll_feeds: bool = False, post_init: bool = True,
+                      tags: str = TAGS_TOML,
+                      rate_limiter: PacedRateLimiter | None = None) -> AsyncIterator[Harness]:
+    """The application started as ``newsbot run`` would (post_init included), polling ``fake``.
+    ``rate_limiter``: the pacing (default: none, see the module docstring)."""
+    config = make_config(tmp_path, fake, extra, telegram, tags)
     executor = DbExecutor(config.storage.path)
-    app = build_application(config, TOKEN, executor, rate_limiter=fast_limiter(), poll_feeds=poll_feeds)
+    app = build_application(config, TOKEN, executor, rate_limiter=rate_limiter or fast_limiter(),
+                            poll_feeds=poll_feeds)
     try:
         await app.initialize()
         if post_init:

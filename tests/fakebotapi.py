@@ -342,9 +342,9 @@ def _chat_key(chat_id: Any) -> int | str:
 class FakeBotAPI:
     """A fake Bot API on ``http://127.0.0.1:<port>``. See the module docstring."""
 
-    def __init__(self, *, token: str | None = None, host: str = "127.0.0.1"):
+    def __init__(self, *, token: str | None = None, host: str = "127.0.0.1", port: int = 0):
         self.host = host
-        self.port = 0
+        self.port = port                        # 0: any free port; kept, so a restart reuses it
         self.expected_token = token             # if set, other tokens get 401 Unauthorized
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -416,7 +416,7 @@ class FakeBotAPI:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.2)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         sockets = site._server.sockets if site._server else []   # noqa: SLF001 - ephemeral port
         self.port = sockets[0].getsockname()[1]

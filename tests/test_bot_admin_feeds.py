@@ -53,11 +53,13 @@ async def test_addfeed_and_removefeed(tmp_path: Path, fake_bot_api: FakeBotAPI,
         assert f"Flux ajouté : {NAME} (trouvé sur" in added.plain, added.plain
         assert "<b>Agence \"Test\" &amp; Co</b>" in added.text                     # escaped HTML
         assert feed_server.url("/feed.rss") in added.plain and "RSS 2.0, 1 articles" in added.plain
-        assert "config reloaded: 1 feeds" in added.plain
+        assert "Configuration relue : 1 flux" in added.plain
         feed = load_config(h.config.path).feed(NAME)
         assert feed is not None and feed.url == feed_server.url("/feed.rss")
         assert poll_jobs(h) == {NAME}
-        await h.fake.wait_for(lambda: "Kyiv talks resume" in stored_titles(h), what="new feed polled")
+        # the first poll is due within the jitter after the reload (up to 5 s), then parse + store
+        await h.fake.wait_for(lambda: "Kyiv talks resume" in stored_titles(h), timeout=20,
+                              what="new feed polled")
 
         (known,) = await h.command(ADMIN, f"/addfeed {feed_server.url('/feed.rss')}/", language_code="en")
         assert known.plain == f"This feed is already configured: “{NAME}”."
@@ -73,7 +75,7 @@ async def test_addfeed_and_removefeed(tmp_path: Path, fake_bot_api: FakeBotAPI,
         assert unknown.plain == "Aucun flux ne s'appelle « Nope »."
         (removed,) = await h.command(ADMIN, f"/removefeed {NAME.lower()}")
         assert f"Flux retiré : {NAME}." in removed.plain
-        assert "config reloaded: 0 feeds" in removed.plain
+        assert "Configuration relue : 0 flux" in removed.plain
         assert load_config(h.config.path).feeds == () and poll_jobs(h) == set()
 
 

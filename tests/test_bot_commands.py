@@ -63,16 +63,25 @@ async def test_tags_keyboard_toggles_and_is_redrawn(tmp_path: Path, fake_bot_api
         await h.command(42, "/start")
         (menu,) = await h.command(42, "/tags")
         labels = [b["text"] for row in menu.buttons() for b in row]
-        assert labels == ["✓ Corée du Nord", "✓ Proche-Orient", "✓ Ukraine"]
-        answer = await h.tap(42, "tag:ukraine", menu.message_id)
-        assert answer["text"] == "Ukraine : plus suivi"
-        assert h.db(chat_store.chat_tags, 42) == {"north-korea", "middle-east"}
+        assert labels == ["✓ Tout", "Corée du Nord", "Proche-Orient", "Ukraine"]   # everything: no tag ✓
+        assert [len(row) for row in menu.buttons()] == [1, 2, 1]
+        answer = await h.tap(42, "tag:ukraine", menu.message_id)       # from everything: only Ukraine
+        assert answer["text"].startswith("✓ Ukraine")
+        assert h.db(chat_store.chat_tags, 42) == {"ukraine"}
         await fake_bot_api.wait_for(lambda: len(fake_bot_api.edits) == 1, what="keyboard edit")
         edited = fake_bot_api.message(42, menu.message_id)["reply_markup"]["inline_keyboard"]
-        assert [b["text"] for row in edited for b in row] == ["✓ Corée du Nord", "✓ Proche-Orient", "Ukraine"]
+        assert [b["text"] for row in edited for b in row] == [
+            "Tout", "Corée du Nord", "Proche-Orient", "✓ Ukraine"]
+        await h.tap(42, "tag:middle-east", menu.message_id)
+        assert h.db(chat_store.chat_tags, 42) == {"ukraine", "middle-east"}
         answer = await h.tap(42, "tag:ukraine", menu.message_id)
-        assert answer["text"].startswith("✓ Ukraine")
-        assert h.db(chat_store.chat_tags, 42) == set()      # every tag again = everything
+        assert answer["text"] == "Ukraine : plus suivi"
+        answer = await h.tap(42, "tag:middle-east", menu.message_id)   # the last one: everything again
+        assert answer["text"] == "Vous recevez tous les sujets."
+        assert h.db(chat_store.chat_tags, 42) == set()
+        await h.tap(42, "tag:north-korea", menu.message_id)
+        answer = await h.tap(42, "tag:*", menu.message_id)               # "Tout"
+        assert answer["text"] == "Vous recevez tous les sujets." and h.db(chat_store.chat_tags, 42) == set()
         # A tag removed from the config since the keyboard was drawn: told, keyboard refreshed.
         answer = await h.tap(42, "tag:atlantis", menu.message_id)
         assert "n'existe plus" in answer["text"]
@@ -80,31 +89,34 @@ async def test_tags_keyboard_toggles_and_is_redrawn(tmp_path: Path, fake_bot_api
         await h.command(7, "/start", language_code="en")
         (menu_en,) = await h.command(7, "/tags", language_code="en")
         assert [b["text"] for row in menu_en.buttons() for b in row] == [
-            "✓ Middle East", "✓ North Korea", "✓ Ukraine"]
+            "✓ Everything", "Middle East", "North Korea", "Ukraine"]
 
 
 async def test_follow_unfollow_and_typo_suggestions(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
     async with running_bot(tmp_path, fake_bot_api) as h:
         await h.command(42, "/start")
         (typo,) = await h.command(42, "/follow ukrane")
-        assert "Vouliez-vous dire" in typo.text and "/follow ukraine" in typo.plain
+        assert "Vouliez-vous dire : ukraine ?" in typo.plain and "/follow ukraine" in typo.plain
         (typo_label,) = await h.command(42, "/unfollow coree du nor")
         assert "/unfollow north-korea" in typo_label.plain
         (nothing,) = await h.command(42, "/follow zzzzqqq")
-        assert "Sujets" in nothing.plain and "ukraine" in nothing.plain
+        assert "/tags" in nothing.plain and "ukraine" not in nothing.plain    # no list of every tag
         (usage,) = await h.command(42, "/follow")
         assert "/follow ukraine" in usage.plain
+        (from_all,) = await h.command(42, "/unfollow Corée du Nord")          # following everything
+        assert "rien à retirer" in from_all.plain and "/mute north-korea" in from_all.plain
+        (only,) = await h.command(42, "/follow ukraine Corée-du-Nord")
+        assert "ne suivez plus que : Corée du Nord et Ukraine" in only.plain
+        assert h.db(chat_store.chat_tags, 42) == {"ukraine", "north-korea"}
         (done,) = await h.command(42, "/unfollow Corée du Nord")
-        assert "ne suivez plus : Corée du Nord" in done.plain
-        assert h.db(chat_store.chat_tags, 42) == {"ukraine", "middle-east"}
+        assert "ne suivez plus : Corée du Nord" in done.plain and "Sujets suivis : Ukraine" in done.plain
         (again,) = await h.command(42, "/unfollow north-korea")
         assert "ne suiviez pas" in again.plain
-        follow, everything = await h.command(42, "/follow NORTH-KOREA", n=2)   # every tag again
-        assert "toutes les nouvelles" in everything.plain
-        assert "suivez maintenant : Corée du Nord" in follow.plain
-        await h.command(42, "/unfollow ukraine middle-east north-korea", n=2)
+        (more,) = await h.command(42, "/follow NORTH-KOREA")
+        assert "suivez maintenant : Corée du Nord" in more.plain
+        (last,) = await h.command(42, "/unfollow ukraine north-korea")
         assert h.db(chat_store.chat_tags, 42) == set()
-        assert "toutes les nouvelles" in fake_bot_api.sent_to(42)[-1].plain
+        assert "toutes les nouvelles" in last.plain and "Sujets : tous" in last.plain
         (html_word,) = await h.command(42, "/follow <b>&amp;")
         assert "&lt;b&gt;" in html_word.text       # the user's word is escaped, never markup
 
@@ -255,7 +267,7 @@ async def test_admin_commands_are_for_admins(tmp_path: Path, fake_bot_api: FakeB
 
         h.app.bot_data["reload"] = reload_now
         (reloaded,) = await h.command(ADMIN, "/reload")
-        assert calls == ["reload"] and "config reloaded: 0 feeds, 3 tags" in reloaded.plain
+        assert calls == ["reload"] and "Configuration relue : 0 flux, 3 sujets" in reloaded.plain
         (help_admin,) = await h.command(ADMIN, "/help")
         assert "/stats" in help_admin.plain
 
@@ -266,7 +278,7 @@ async def test_reload_goes_through_the_feed_scheduler(tmp_path: Path, fake_bot_a
         config_file.write_text(config_file.read_text(encoding="utf-8").replace(
             'times = ["08:00", "19:00"]', 'times = ["06:15"]'), encoding="utf-8")
         (reloaded,) = await h.command(ADMIN, "/reload")
-        assert "config reloaded" in reloaded.plain and "3 tags" in reloaded.plain
+        assert "Configuration relue" in reloaded.plain and "3 sujets" in reloaded.plain
         await h.fake.wait_for(lambda: h.app.bot_data["services"].config.digest.times == ("06:15",),
                               what="new config applied")
         (welcome,) = await h.command(44, "/start")
@@ -274,7 +286,7 @@ async def test_reload_goes_through_the_feed_scheduler(tmp_path: Path, fake_bot_a
         broken = config_file.read_text(encoding="utf-8") + "\n[digest.oops]\n"
         config_file.write_text(broken, encoding="utf-8")
         (refused,) = await h.command(ADMIN, "/reload")
-        assert "config not reloaded" in refused.plain
+        assert "Configuration non relue" in refused.plain and "digest.oops" in refused.plain
         assert h.app.bot_data["services"].config.digest.times == ("06:15",)     # last good config kept
 
 
@@ -349,10 +361,11 @@ async def test_settings_show_the_chat_state(tmp_path: Path, fake_bot_api: FakeBo
         (none,) = await h.command(42, "/settings")
         assert "/start" in none.plain
         await h.command(42, "/start")
-        await h.command(42, "/unfollow ukraine")
+        await h.command(42, "/follow north-korea middle-east")
         await h.command(42, "/timezone Europe/London")
         (shown,) = await h.command(42, "/settings")
-        assert "État : actif" in shown.plain and "Corée du Nord et Proche-Orient" in shown.plain
+        assert "État : actif" in shown.plain
+        assert "Sujets suivis : Corée du Nord et Proche-Orient" in shown.plain
         assert "08:00 et 19:00" in shown.plain and "Europe/London" in shown.plain and "jamais" in shown.plain
         h.world.story("Gaza", tags=("middle-east",))
         await h.command(42, "/digest")
@@ -369,9 +382,10 @@ async def test_quick_taps_leave_store_and_keyboard_in_step(tmp_path: Path, fake_
                for data in ("tag:ukraine", "tag:middle-east", "tag:ukraine", "tag:north-korea")]
         await fake_bot_api.wait_for(lambda: len(fake_bot_api.callback_answers) == len(ids), what="answers")
         await fake_bot_api.wait_for(lambda: len(fake_bot_api.edits) == len(ids), what="edits")
-        assert h.db(chat_store.chat_tags, 42) == {"ukraine"}
+        assert h.db(chat_store.chat_tags, 42) == {"middle-east", "north-korea"}
         keyboard = fake_bot_api.message(42, menu.message_id)["reply_markup"]["inline_keyboard"]
-        assert [b["text"] for row in keyboard for b in row] == ["Corée du Nord", "Proche-Orient", "✓ Ukraine"]
+        assert [b["text"] for row in keyboard for b in row] == [
+            "Tout", "✓ Corée du Nord", "✓ Proche-Orient", "Ukraine"]
 
 
 async def test_a_chat_that_blocked_the_bot_is_marked_when_answering(tmp_path: Path,

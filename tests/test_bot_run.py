@@ -139,3 +139,18 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert_no_token(err)
     assert load_config(tmp_path / "config.toml").storage.path.exists()
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_a_token_pasted_into_token_env_is_refused_and_never_printed(tmp_path: Path, command: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "x.db"\n[telegram]\ntoken_env = "{TOKEN}"\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), command], cwd=ROOT,
+        env=_env(**{"NEWSBOT_TEST_TOKEN": TOKEN}), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "telegram.token_env" in lines[0] and "looks like a bot token" in lines[0]
+    assert_no_token(result.stdout + result.stderr)
+    assert not (tmp_path / "x.db").exists()

@@ -166,9 +166,9 @@ async def test_priority_alert_job_alerts_followers_once(tmp_path: Path, fake_bot
     async with running_bot(tmp_path, fake_bot_api) as h:
         await h.command(42, "/start")                                # follows every tag
         await h.command(43, "/start")
-        await h.command(43, "/unfollow north-korea")
-        h.world.story("Pyongyang : essai nucléaire", tags=("north-korea",),
-                      sources=("Le Monde", "Reuters", "AFP"))
+        await h.command(43, "/mute north-korea")
+        h.world.story("Pyongyang : essai nucléaire", tags=("north-korea",),     # after they subscribed
+                      sources=("Le Monde", "Reuters", "AFP"), age=0)
         jq = h.app.job_queue
         assert jq is not None
         job = jq.scheduler.get_job(schedule.PRIORITY_JOB)
@@ -181,4 +181,4 @@ async def test_priority_alert_job_alerts_followers_once(tmp_path: Path, fake_bot
                                              - rerun).total_seconds() > 30, what="second run")
         await asyncio.sleep(0.2)
         assert len(fake_bot_api.sent_to(42)) == 2                    # once per story per chat
-        assert len(fake_bot_api.sent_to(43)) == 2                    # welcome + unfollow answer only
+        assert len(fake_bot_api.sent_to(43)) == 2                    # welcome + mute answer only

@@ -79,3 +79,33 @@ def test_python_dash_m_entry_point() -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True,
                             cwd=REPO, timeout=60)
     assert result.returncode == 0 and "poll" in result.stdout
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+SUM(A1:A9)", "-2+3 Tanks cross",
+            "@cmd|' /C calc'!A0"]
+
+
+def test_csv_export_neutralises_formulas_and_jsonl_stays_verbatim(capsys, feed_server: FeedServer,
+                                                                 tmp_path: Path) -> None:
+    feed_server.route("/f.xml", rss([(f"g{i}", title) for i, title in enumerate(FORMULAS)]))
+    cfg = write_config(tmp_path, {"=cmd|' /C calc'!A0": feed_server.url("/f.xml")})
+    assert run(capsys, "--config", str(cfg), "poll", "--once")[0] == 0
+    code, out, _ = run(capsys, "--config", str(cfg), "export", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and sorted(r["title"] for r in rows) == sorted("'" + f for f in FORMULAS)
+    assert {r["feed"] for r in rows} == {"'=cmd|' /C calc'!A0"}
+    assert {r["summary"][:1] for r in rows} == {"S"}                     # "Summary of =…": untouched
+    for row in rows:
+        assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values())
+    code, out, _ = run(capsys, "--config", str(cfg), "export")
+    assert sorted(json.loads(line)["title"] for line in out.splitlines()) == sorted(FORMULAS)
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "formula" in " ".join(capsys.readouterr().out.split())
+
+
+def test_csv_cell_covers_tab_and_carriage_return() -> None:
+    from bot.reports import csv_cell
+
+    assert [csv_cell(v) for v in ("\tx", "\rx", "a=b", "", 12, -3, None)] == \
+        ["'\tx", "'\rx", "a=b", "", 12, -3, None]

@@ -158,3 +158,22 @@ def test_durations(text: object, seconds: float) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("value", ["5555555555:AAE" + "x" * 32, " 123456:ABCDEFGHIJKLMNOPQRSTU ", "my token"])
+def test_token_env_must_be_a_variable_name(value: str, tmp_path: Path) -> None:
+    found = problems(f'[telegram]\ntoken_env = "{value}"\n', tmp_path)
+    assert len(found) == 1 and "telegram.token_env" in found[0]
+    if ":" in value:
+        assert "looks like a bot token" in found[0] and value.strip() not in found[0]
+        assert value.split(":")[1].strip() not in found[0]
+    path = tmp_path / "ok.toml"
+    path.write_text('[telegram]\ntoken_env = "MY_BOT_TOKEN_2"\n', encoding="utf-8")
+    assert load_config(path).telegram.token_env == "MY_BOT_TOKEN_2"
+
+
+def test_a_token_pasted_into_token_file_is_refused_unprinted(tmp_path: Path) -> None:
+    token = "5555555555:AAE" + "x" * 32
+    found = problems(f'[telegram]\ntoken_file = "{token}"\n', tmp_path)
+    assert len(found) == 1 and "telegram.token_file: looks like a bot token" in found[0]
+    assert token not in found[0] and "x" * 32 not in found[0]

@@ -67,3 +67,25 @@ def test_bad_input_is_one_line_and_exit_1(cfg: Path, capsys: pytest.CaptureFixtu
     assert main(["--config", str(cfg), "clusters", *args]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("newsbot:") and "\n" not in err
+
+
+def test_explain_shows_each_article_its_story_features_and_score(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = open_database(cfg.parent / "news.db")
+    (cluster_id,) = db.execute("SELECT id FROM clusters ORDER BY size DESC LIMIT 1").fetchone()
+    db.conn.close()
+    assert main(["--config", str(cfg), "clusters", "--explain", str(cluster_id)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"cluster {cluster_id}: ") and "join threshold" in out
+    assert "started the story" in out                          # the first article
+    assert "copy (same title key) of article #" in out          # the copies, and of what
+    assert f"joined story {cluster_id}: score " in out          # the other outlet's headline
+    assert "features: title_story " in out and "gap " in out
+
+
+def test_explain_unknown_cluster_is_one_line_and_exit_1(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(cfg), "clusters", "--explain", "999"]) == 1
+    assert "no cluster 999" in capsys.readouterr().err

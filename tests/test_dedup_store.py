@@ -343,95 +343,88 @@ def test_no_full_table_scan_on_the_hot_path(db: Database) -> None:
         if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")) or "sqlite_" in sql:
             continue
         plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
-        scans = [p for p in plan.split(" | ") if p.startswith("SCAN") and "INDEX" not in p]
+        # "SCAN (subquery-N)" reads a bounded index range scan's LIMIT rows (UNION ALL lookups).
+        scans = [p for p in plan.split(" | ")
+                 if p.startswith("SCAN") and "INDEX" not in p and not p.startswith("SCAN (subquery-")]
         assert not scans, f"{sql!r}: {plan}"
         checked += 1
-    assert checked > 10
+    assert checked > 5
 
 
-# -- one story found in two pieces: merged after the fact ------------------------------------------
+# -- decisions are final and recorded ---------------------------------------------------------------
 
 
-def _two_pieces_and_a_bridge(db: Database, before_bridge=None) -> tuple[int, int, int]:
-    """Two clusters of one story (the bankruptcy, the closures), then an article that tells both:
-    returns (first piece's cluster, second piece's cluster, the bridge article)."""
+def test_no_cluster_is_merged_or_redecided_later(db: Database) -> None:
+    """Two clusters of one story and an article telling both: the article joins one, the other
+    stays as it is (after-the-fact merges let chains form on long-running events)."""
     a = add(db, "Sbarro files for bankruptcy protection", source="Reuters")
-    add(db, "Pizza chain Sbarro seeks bankruptcy protection again", source="CNN", at=T + 60)
     b = add(db, "Pizza chain closing dozens of mall restaurants", source="WSJ", at=T + 120)
-    add(db, "Mall pizza chain shuts dozens of restaurants", source="NYT", at=T + 180)
     first, second = state(db, a)[1], state(db, b)[1]
     assert first != second
-    if before_bridge is not None:
-        before_bridge()
-    bridge = add(db, "Sbarro pizza chain files for bankruptcy, closing dozens of mall restaurants",
-                 source="AP", at=T + 240)
-    return first, second, bridge
+    add(db, "Sbarro pizza chain files for bankruptcy, closing dozens of mall restaurants", source="AP",
+        at=T + 240)
+    assert {state(db, a)[1], state(db, b)[1]} == {first, second}
+    assert db.execute("SELECT COUNT(*) FROM clusters WHERE id IN (?, ?)", (first, second)).fetchone()[0] == 2
 
 
-def test_one_story_in_two_pieces_is_merged_into_the_larger(db: Database) -> None:
-    # A chat was already sent the first piece: it has seen this story.
-    def sent_first_piece() -> None:
-        first = db.execute("SELECT MIN(cluster_id) FROM articles").fetchone()[0]
-        db.execute("INSERT INTO sent_clusters (chat_id, cluster_id, run_id, kind, sent_at) "
-                   "VALUES (42, ?, 1, 'digest', ?)", (first, T))
-
-    first, second, _bridge = _two_pieces_and_a_bridge(db, sent_first_piece)
-    # The bridge joined one piece (3 articles then), which keeps its id; the smaller piece (2
-    # articles) is folded into it.
-    (kept,), (folded,) = sorted([[first], [second]], key=lambda c: -db.execute(
-        "SELECT COUNT(*) FROM clusters WHERE id = ?", c).fetchone()[0])
-    assert {c for (c,) in db.execute("SELECT cluster_id FROM articles")} == {kept}
-    assert db.execute("SELECT COUNT(*) FROM clusters WHERE id = ?", (folded,)).fetchone()[0] == 0
-    assert cluster(db, kept)["size"] == 5 and cluster(db, kept)["source_count"] == 5
-    assert cluster(db, kept)["first_seen"] == T + 60                   # the earliest article's
-    counts = dict(db.execute("SELECT term, count FROM dedup_cluster_terms WHERE cluster_id = ?", (kept,)))
-    assert counts["sbarro"] == 3 and counts["pizza"] == 4             # centroids summed
-    posted = db.execute("SELECT DISTINCT cluster_id FROM dedup_postings").fetchall()
-    assert posted == [(kept,)]                                        # postings re-pointed
-    # The change log names the merged story (it grew), never the folded one.
-    logged = {c for (c,) in db.execute("SELECT cluster_id FROM cluster_changes")}
-    assert kept in logged and folded not in logged
-    # The chat that saw the first piece counts as having seen the story: not sent it again.
-    assert db.execute("SELECT cluster_id FROM sent_clusters WHERE chat_id = 42").fetchall() == [(kept,)]
-    # Later coverage joins the merged story.
-    later = add(db, "Sbarro bankruptcy: what happens to mall pizza restaurants", source="CNBC", at=T + 600)
-    assert state(db, later)[1] == kept
+def test_each_decision_is_recorded_with_its_layer_story_and_features(db: Database) -> None:
+    a = add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters")
+    b = add(db, "Sbarro files for bankruptcy protection for the second time - CNBC", source="CNBC", at=T + 60)
+    c = add(db, "Pizza chain Sbarro files for second bankruptcy in three years", source="CNN", at=T + 3600)
+    rows = {r[0]: r[1:] for r in db.execute(
+        "SELECT article_id, layer, compared, score, features FROM dedup_decisions")}
+    assert rows[a][:2] == ("new", None)                    # nothing to compare with yet
+    assert rows[b][:2] == ("title", a)                      # a copy, and of which article
+    layer, compared, score, feats = rows[c]
+    assert (layer, compared) == ("story", state(db, a)[1]) and score is not None and feats.startswith("[")
 
 
-def test_no_full_table_scan_when_clusters_merge(db: Database) -> None:
-    statements: list[str] = []
-    _two_pieces_and_a_bridge(db, lambda: db.conn.set_trace_callback(statements.append))
-    db.conn.set_trace_callback(None)
-    assert any("sent_clusters" in sql for sql in statements)               # the merge ran
-    for sql in statements:
-        if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "INSERT")) or "sqlite_" in sql:
-            continue
-        plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql))
-        scans = [p for p in plan.split(" | ") if p.startswith("SCAN") and "INDEX" not in p]
-        assert not scans, f"{sql!r}: {plan}"
+def test_a_restart_mid_stream_changes_no_decision(tmp_path: Path) -> None:
+    """The labelled corpus decided in one go, and again with a restart (store reopened, every
+    in-memory cache dropped) half-way: the same clusters, copies and recorded decisions."""
+    import json
+
+    from bot.dedup import engine
+
+    corpus = Path(__file__).parent / "data" / "dedup" / "corpus.jsonl"
+    records = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    records.sort(key=lambda r: (float(r["published"]), str(r["id"])))
+
+    def run(path: Path, restart_at: int | None) -> list[tuple]:
+        db = open_database(path)
+        engine.DOCS.clear()
+        for n, r in enumerate(records):
+            if n == restart_at:
+                db.conn.close()
+                engine.DOCS.clear()
+                db = open_database(path)
+            add(db, r["title"], source=r["source"], url=r["url"], summary=r["summary"], at=r["published"],
+                gn=r["is_google_news"], related=[RelatedLink(**x) for x in r["related"]], feed=r["feed"])
+        out = db.execute("SELECT a.title, a.duplicate_of, a.cluster_id, d.layer, d.compared, d.score "
+                         "FROM articles a JOIN dedup_decisions d ON d.article_id = a.id "
+                         "ORDER BY a.id").fetchall()
+        db.conn.close()
+        return out
+
+    once = run(tmp_path / "once.db", None)
+    assert len(once) == len(records)
+    assert run(tmp_path / "restarted.db", len(records) // 2) == once
 
 
-def test_a_lone_first_article_is_decided_again_when_an_article_bridges_it(db: Database) -> None:
-    # The first article about the story stood alone (nothing to join yet); the bankruptcy
-    # coverage then formed its own cluster. Their centroids differ too much to merge as two
-    # stories, but an article telling both brings the lone one back: decided again now, it
-    # joins the bankruptcy story on its own (the bridge itself is left out of that decision).
-    for i, title in enumerate(["Crude oil stocks fall in Texas storage report", "Apple unveils new iPad",
-                               "Senate votes on farm bill subsidies", "Heatwave grips southern Spain",
-                               "Local elections in Bavaria tomorrow"]):
-        add(db, title, source=f"Filler {i}", at=T - 40000)
-    lone = add(db, "13 things we'll miss most about Sbarro", source="Local")
-    story = [add(db, title, source=source, at=T + 60 * (i + 1)) for i, (title, source) in enumerate([
-        ("Pizza chain Sbarro files for bankruptcy protection", "Reuters"),
-        ("Sbarro seeks Chapter 11 bankruptcy protection again", "CNN"),
-        ("Sbarro files for bankruptcy again", "BBC"),
-        ("Sbarro bankruptcy filing is its second in three years", "NBC"),
-        ("Sbarro enters Chapter 11 bankruptcy for second time", "Fox"),
-    ])]
-    first, second = state(db, lone)[1], state(db, story[0])[1]
-    assert first != second and {state(db, a)[1] for a in story} == {second}
-    bridge = add(db, "After the bankruptcy filing, 13 things we will miss about the Sbarro pizza chain",
-                 source="AP", at=T + 600)
-    assert {state(db, a)[1] for a in [lone, bridge, *story]} == {second}
-    assert db.execute("SELECT COUNT(*) FROM clusters WHERE id = ?", (first,)).fetchone()[0] == 0
-    assert cluster(db, second)["size"] == 7
+def test_templates_and_town_names_carry_no_join(db: Database) -> None:
+    """A day of regional news: each town's weather is its own story, and a town's news never
+    joins its weather through the town's name (the old centroid chained 49 such items)."""
+    towns = ["Lorient", "Groix", "Quimper", "Vannes", "Brest", "Auray", "Morlaix", "Pontivy", "Redon",
+             "Lannion", "Carhaix", "Concarneau", "Ploërmel", "Guingamp", "Dinan", "Fougères", "Vitré",
+             "Landerneau", "Douarnenez", "Paimpol"]
+    weather = {t: add(db, f"Météo {t} : prévisions du jeudi 4 décembre", source="Ouest-France",
+                      at=T + 60 * i) for i, t in enumerate(towns)}
+    assert len({state(db, a)[1] for a in weather.values()}) == len(towns)
+    news = add(db, "Groix. La doyenne de l'île a fêté ses 103 ans", source="Le Télégramme", at=T + 900)
+    market = add(db, "Lorient. Un nouveau marché bio s'installe place Alsace-Lorraine", source="Ouest-France",
+                 at=T + 1000)
+    other = add(db, "Quimper. Un nouveau marché bio s'installe place Saint-Corentin", source="Ouest-France",
+                at=T + 1100)
+    clusters = {state(db, a)[1] for a in weather.values()}
+    assert state(db, news)[1] not in clusters
+    assert state(db, market)[1] not in clusters and state(db, other)[1] != state(db, market)[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -59,3 +60,7 @@ def test_subscribers_lists_states_tags_and_times(setup, capsys) -> None:
     row42 = next(line for line in lines if line.startswith("42 "))
     assert "active" in row42 and "north-korea ukraine" in row42 and "08:00" in row42 and "never" in row42
     assert any(line.startswith("-100 ") and "blocked (bot was kicked)" in line for line in lines)
+    executor.call_sync(functools.partial(chat_store.set_tag_choice, follows=(), mutes=("usa",)), -100)
+    assert main(["--config", str(config), "subscribers"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("-100 "))
+    assert "(all) muted: usa" in row

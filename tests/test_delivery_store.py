@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
 from bot.store import chats as c
-from bot.store import open_database
+from bot.store import open_database, schema
+from bot.store.deliveries import pending_parts
 
 NOW = 1_795_000_000.0
 
@@ -87,3 +89,29 @@ def test_stats_counts(db) -> None:
     assert (s["feeds_ok"], s["feeds_failing"], s["feeds_dead"], s["last_poll_at"]) == (1, 1, 1, 7)
     assert (s["chats_active"], s["chats_paused"], s["chats_blocked"]) == (1, 0, 1)
     assert s["last_digest_at"] is None and s["pending_digests"] == 0
+
+
+def test_chats_of_an_older_database_keep_what_they_follow(tmp_path: Path) -> None:
+    """A database migrated up to before m004 (what main shipped): a chat with no tag still gets
+    everything, a chat with tags exactly those; nothing muted, no language chosen, pending parts
+    still sendable (no keyboard)."""
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(str(path), isolation_level=None))
+    for migrations in schema.MIGRATION_SETS:
+        migrations.apply(old, stop_before="m004_mutes_language_pages" if migrations is c.migrations else None)
+    for chat_id in (1, 2):
+        old.execute("INSERT INTO chats (chat_id, created_at, updated_at) VALUES (?, ?, ?)",
+                    (chat_id, NOW, NOW))
+    old.execute("INSERT INTO chat_tags (chat_id, tag) VALUES (2, 'russia'), (2, 'ukraine')")
+    old.execute("INSERT INTO digest_runs (chat_id, created_at) VALUES (1, ?)", (NOW,))
+    old.execute("INSERT INTO digest_parts (run_id, seq, text) VALUES (1, 0, 'hello')")
+    old.conn.close()
+
+    db = open_database(path)
+    assert c.chat_tags(db, 1) == set() and c.chat_tags(db, 2) == {"russia", "ukraine"}
+    assert c.chat_mutes(db, 1) == c.chat_mutes(db, 2) == set()
+    assert [c.get_chat(db, i)["language_chosen"] for i in (1, 2)] == [0, 0]
+    (part,) = pending_parts(db, 1)
+    assert part.text == "hello" and part.reply_markup == ""
+    c.set_tag_choice(db, 2, follows={"russia", "usa"}, mutes={"usa"})      # never both
+    assert c.chat_tags(db, 2) == {"russia"} and c.chat_mutes(db, 2) == {"usa"}

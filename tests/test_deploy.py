@@ -4,6 +4,7 @@ of the keys docs/DEPLOY.md relies on), and its command line is one newsbot under
 from __future__ import annotations
 
 import configparser
+import re
 import shlex
 import shutil
 import subprocess
@@ -61,3 +62,39 @@ def test_systemd_analyze_verify_finds_nothing(tmp_path: Path) -> None:
     result = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+
+
+def _documented_commands(text: str) -> list[list[str]]:
+    """The argv (after the program) of every `newsbot ...` command in the ```sh blocks of a doc."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        block = re.sub(r"\$\([^)]*\)", "X", block.replace("\\\n", " "))
+        for line in block.splitlines():
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
+            lexer.whitespace_split = True
+            words = list(lexer)
+            segments: list[list[str]] = [[]]
+            for word in words:
+                if word and set(word) <= set(";&|<>"):
+                    segments.append([])
+                else:
+                    segments[-1].append(word)
+            for segment in segments:
+                if segment[:2] in (["docker", "exec"], ["sudo", "-u"]):   # ... NAME newsbot ...
+                    segment = segment[3:]
+                if segment and Path(segment[0]).name == "newsbot":
+                    commands.append(segment[1:])
+    return commands
+
+
+@pytest.mark.parametrize("doc", ["docs/DEPLOY.md", "README.md"])
+def test_every_documented_newsbot_command_parses(doc: str) -> None:
+    """Each command the operator is told to type exists with those options (argparse exits 2 on
+    an unknown subcommand or option): DEPLOY.md is followed to the letter."""
+    commands = _documented_commands((ROOT / doc).read_text(encoding="utf-8"))
+    assert len(commands) >= 5
+    for argv in commands:
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit as exc:
+            pytest.fail(f"{doc}: `newsbot {shlex.join(argv)}` does not parse (exit {exc.code})")

@@ -68,6 +68,23 @@ def test_only_http_urls_become_links(url: str, ok: bool) -> None:
     assert (safe_url(url) is not None) is ok
 
 
+# The ranking rule, pinned on a hand-built morning (now = 11:06): what /help, README and
+# config.example.toml say. (cluster id, sources, hours since the story last moved)
+MORNING = [
+    (1, 62, 5.0),     # the big story of this morning
+    (2, 1, 1.0),      # a one-source item of an hour ago: after every bigger fresh story
+    (3, 80, 30.0),    # yesterday's biggest story, not moved since: after all of today's
+    (4, 3, 2.0),
+    (5, 3, 0.3),      # same sources as 4, more recent: first of the two
+    (6, 1, 26.0),
+]
+
+
+def test_ranking_rule_pinned() -> None:
+    stories = [Story(cid, f"s{cid}", "", source_count=n, time=NOW - age * HOUR) for cid, n, age in MORNING]
+    assert [s.cluster_id for s in rank_stories(stories, NOW)] == [1, 5, 4, 2, 3, 6]
+
+
 def test_ranking_sources_then_recency() -> None:
     stories = [story(1, sources=1, age_h=0.1), story(2, sources=5, age_h=2), story(3, sources=5, age_h=1),
                story(4, sources=2, age_h=40)]

@@ -266,6 +266,26 @@ def test_twenty_thousand_entries_are_capped_to_the_newest(feed_server: FeedServe
     assert "20002 entries, only the newest 1000 kept" in result.state["bozo"]
 
 
+def test_fifty_thousand_entries_with_guids_are_capped_like_without(feed_server: FeedServer,
+                                                                   tmp_path: Path) -> None:
+    # 49,000 short entries: just under 300,000 tags without guids (capped to the newest 1,000,
+    # test above), 392,000 with: refused outright ("more than 300,000 tags"). Every long feed is
+    # now cut to its newest 1,000 before feedparser sees it, so this one is capped the same way.
+    n, guids = 49_000, True
+    items = "".join(
+        f"<item><title>Bulletin {i}</title>{f'<guid>m{i}</guid>' if guids else ''}"
+        f"<pubDate>{_rfc822(1_700_000_000 + i * 60)}</pubDate></item>"
+        for i in range(n)
+    )
+    body = feed(items)
+    assert (body.count("<") > 300_000) == guids
+    feed_server.route("/hostile.xml", body, gzip=True)
+    result = run(feed_server, tmp_path, trace=False, polling="max_bytes = 16777216")
+    assert_ordinary_entries_arrived(result)
+    assert result.titles() == {f"Bulletin {i}" for i in range(n - 998, n)} | {"Ordinary one", "Ordinary two"}
+    assert f"{n + 2} entries, only the newest 1000 kept" in result.state["bozo"]
+
+
 AUTHOR_FIELDS = {
     "author": "<author>{}</author>",
     "dc-creator": '<dc:creator xmlns:dc="http://purl.org/dc/elements/1.1/">{}</dc:creator>',

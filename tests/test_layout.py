@@ -9,8 +9,8 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 IO_MODULES = {"httpx", "sqlite3", "sqlite_utils", "telegram", "aiohttp", "feedparser", "bot.store",
               "bot.fetch", "socket", "urllib.request"}
 PURE = ["backoff.py", "digest.py", "normalize.py", "tagging", "dedup/keys.py", "dedup/text.py",
-        "dedup/similarity.py", "dedup/minhash.py", "dedup/clusters.py", "dedup/representative.py",
-        "parse_json.py", "opml.py", "discover.py"]
+        "dedup/similarity.py", "dedup/minhash.py", "dedup/story.py", "dedup/weights.py", "dedup/explain.py",
+        "dedup/representative.py", "parse_json.py", "opml.py", "discover.py", "telegram/topics.py"]
 
 
 def modules() -> dict[str, ast.Module]:

@@ -88,6 +88,18 @@ async def test_polling_change_swaps_the_fetcher_and_shutdown_closes_the_old_one(
     assert not old.is_open                    # closed at shutdown, not leaked
 
 
+async def test_a_reload_that_moves_storage_path_warns_and_keeps_the_open_database(
+        running, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg, feeds = running
+    caplog.set_level(logging.WARNING, logger="bot.scheduler")
+    started_with = feeds.config.storage.path
+    cfg.write_text(cfg.read_text().replace("news.db", "elsewhere.db"), encoding="utf-8")
+    message = await feeds.reload_now()
+    assert message.startswith("config reloaded")
+    assert "storage.path changed; restart newsbot for it to apply" in caplog.text
+    assert feeds.config.storage.path == started_with            # what is in use, not what is written
+    assert not (tmp_path / "elsewhere.db").exists()
+
 
 async def _count_polls(feed_server: FeedServer, tmp_path: Path, jitter: str, seconds: float) -> int:
     """Run a real FeedScheduler on one feed with a 2 s interval; fetches during ``seconds``."""

@@ -137,3 +137,70 @@ def test_apply_retention_prunes_and_repairs_clusters(db) -> None:
     assert rep == ids2[0] and size == 1
     leftovers = db.execute("SELECT count(*) FROM dedup_title_keys WHERE article_id = ?", (ids[0],)).fetchone()
     assert leftovers == (0,)
+
+
+# -- canonical URLs stored before issue 11 (urlsplit only) ---------------------------------------
+
+# (link, the key the urlsplit-only canonical_url stored for it)
+OLD_KEYS = [
+    ("https://ex.com/caf%c3%a9", "https://ex.com/caf%c3%a9"),
+    ("https://ex.com/a/../b/./c", "https://ex.com/a/../b/./c"),
+    ("https://bücher.de/x", "https://bücher.de/x"),
+    ("https://ex.com/s?id=1&amp;utm_source=rss", "https://ex.com/s?amp;utm_source=rss&id=1"),
+    ("https://ex.com/same?x=1", "https://ex.com/same?x=1"),          # the same in both forms
+    ("", ""),
+]
+
+
+def _old_store(path: Path) -> None:
+    """A store as a pre-issue-11 newsbot left it: old keys, decided by dedup, migration m003 not
+    yet applied."""
+    from bot.dedup import process_articles
+
+    db = open_database(path)
+    sync_feeds(db, [FeedConfig(name="old", url="https://example.org/old", interval=600),
+                    FeedConfig(name="new", url="https://example.org/new", interval=600)], 0.0)
+    old_feed = feed_state(db, "old")["id"]
+    articles = [Article(guid=f"o{i}", link=link, canonical_url=key, title=f"Old story number {i}",
+                        source="Old", published_at=1000.0, fetched_at=1000.0)
+                for i, (link, key) in enumerate(OLD_KEYS)]
+    with db.atomic():
+        new_ids, _, _ = save_articles(db, old_feed, articles, 1000.0)
+        process_articles(db, new_ids, 1000.0)
+    db.execute("DELETE FROM _sqlite_migrations WHERE migration_set = 'newsbot.core' "
+               "AND name = 'm003_recanonicalise_urls'")
+    db.conn.close()
+
+
+def test_upgrade_rewrites_stored_canonical_urls(tmp_path: Path) -> None:
+    """Opening a pre-issue-11 store rewrites its keys, so the URL duplicate layer (an exact match
+    on articles.canonical_url) still finds an old article when a new spelling of its link comes."""
+    from bot.normalize import canonical_url
+
+    _old_store(tmp_path / "news.db")
+    db = open_database(tmp_path / "news.db")
+    stored = dict(db.execute("SELECT link, canonical_url FROM articles").fetchall())
+    assert stored == {link: canonical_url(link) if link else "" for link, _ in OLD_KEYS}
+    for spelling in ("https://ex.com/caf%C3%A9", "https://ex.com/café", "https://ex.com/b/c",
+                     "https://xn--bcher-kva.de/x", "https://ex.com/s?id=1"):
+        assert canonical_url(spelling) in stored.values(), spelling
+
+
+def test_a_new_spelling_of_an_old_link_is_its_duplicate_after_the_upgrade(tmp_path: Path) -> None:
+    """End to end through dedup: the article stored with the old key, the same link again from
+    another feed with the escapes in upper case and another title (so only the URL layer can
+    tell): a duplicate of the old one."""
+    from bot.dedup import process_articles
+    from bot.normalize import canonical_url
+
+    _old_store(tmp_path / "news.db")
+    db = open_database(tmp_path / "news.db")
+    old_id = db.execute("SELECT id FROM articles WHERE link = ?", ("https://ex.com/caf%c3%a9",)).fetchone()[0]
+    link = "https://ex.com/caf%C3%A9"
+    again = Article(guid="n1", link=link, canonical_url=canonical_url(link),
+                    title="Completely different wording of the headline", source="New",
+                    published_at=1200.0, fetched_at=1200.0)
+    with db.atomic():
+        new_ids, _, _ = save_articles(db, feed_state(db, "new")["id"], [again], 1200.0)
+        process_articles(db, new_ids, 1200.0)
+    assert db.execute("SELECT duplicate_of FROM articles WHERE id = ?", new_ids).fetchone()[0] == old_id

@@ -160,9 +160,9 @@ async def test_search_with_fts_syntax_never_breaks(tmp_path: Path, fake_bot_api:
 
 TIME_GARBAGE = ["٠٧:٣٠", "０７:３０", "७:३०", "7:30:00", "-1", "24:00", "99999999999999999999", "7:3", "::",
                 "h", "1e3", "7:30\x00", "²:00", "𝟕:𝟑𝟎", "0x7", "07:30 ٠٨:٠٠", "7:3٠", "07:0𝟎", "٧:٣٠"]
-ZONE_GARBAGE = ["UTC+3", "GMT-25", "posix/Europe/Paris", "localtime", "Factory", "../../etc/passwd",
-                "a" * 65, "🙂", "Europe/Paris\x00", "Europe/Paris Europe/London", "right/UTC", "Etc/GMT+99",
-                "Europe/Paris/../../x", "%00"]
+ZONE_GARBAGE = ["UTC+3:75", "GMT-25", "UTC+5:30", "posix/Europe/Paris", "localtime", "Factory",
+                "../../etc/passwd", "a" * 65, "🙂", "Europe/Paris\x00", "Europe/Paris Europe/London",
+                "right/UTC", "Etc/GMT+99", "Europe/Paris/../../x", "%00"]
 
 
 async def test_time_and_timezone_garbage(tmp_path: Path, fake_bot_api: FakeBotAPI,
@@ -212,8 +212,8 @@ async def test_forged_unknown_and_stale_callbacks(tmp_path: Path, fake_bot_api: 
         # A real tag on a keyboard message that no longer exists (deleted by the user): the
         # toggle happens, the redraw cannot, and that is not an error.
         answer = await h.tap(42, "tag:ukraine", 99_999)
-        assert "plus suivi" in answer["text"]
-        assert h.db(chat_store.chat_tags, 42) == {"north-korea", "middle-east"}   # everything but ukraine
+        assert answer["text"] == "✓ Ukraine : suivi"
+        assert h.db(chat_store.chat_tags, 42) == {"ukraine"}              # from everything: only ukraine
     assert not [e for e in fake.errors if e[0] != "editMessageReplyMarkup"], fake.errors
     assert bad_records(caplog) == []
 

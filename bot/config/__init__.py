@@ -6,6 +6,7 @@ This package is the only reader of ``os.environ`` for settings: the config path 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -38,7 +39,8 @@ DEFAULT_CONFIG = Path("config.toml")
 __all__ = [
     "ChannelConfig", "CleaningConfig", "Config", "DigestConfig", "FeedConfig", "GoogleNewsQuery",
     "MetricsConfig", "PollingConfig", "StorageConfig", "TagConfig", "TelegramConfig", "config_path",
-    "format_duration", "load_config", "parse_config", "parse_duration", "read_env", "read_token",
+    "format_duration", "keep_start_settings", "load_config", "parse_config", "parse_duration",
+    "read_env", "read_token",
 ]
 
 
@@ -127,3 +129,26 @@ def _cross_check(
         for tag in channel.tags:
             if tag not in known:
                 problems.append(f"telegram.channels[{i}].tags: {tag!r} is not a configured tag")
+
+
+def keep_start_settings(running: Config, new: Config) -> tuple[Config, list[str]]:
+    """``new`` with the settings read only at start-up kept at their ``running`` values (the
+    open database, the bot token's variable or file, the Bot API URL, the metrics server), and
+    the keys that differed: a reload names them ("restart newsbot for it to apply") instead of
+    ignoring them silently."""
+    changed = [key for key, old, now in (
+        ("storage.path", running.storage.path, new.storage.path),
+        ("telegram.token_env", running.telegram.token_env, new.telegram.token_env),
+        ("telegram.token_file", running.telegram.token_file, new.telegram.token_file),
+        ("telegram.api_base_url", running.telegram.api_base_url, new.telegram.api_base_url),
+        ("[metrics]", running.metrics, new.metrics),
+    ) if old != now]
+    if not changed:
+        return new, []
+    kept = dataclasses.replace(
+        new, storage=dataclasses.replace(new.storage, path=running.storage.path), metrics=running.metrics,
+        telegram=dataclasses.replace(new.telegram, token_env=running.telegram.token_env,
+                                     token_file=running.telegram.token_file,
+                                     api_base_url=running.telegram.api_base_url),
+    )
+    return kept, changed

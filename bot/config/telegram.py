@@ -13,6 +13,10 @@ from bot.config.schema import Table
 from bot.errors import NewsbotError
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# A Bot API token is "<bot id>:<35-ish url-safe characters>"; looser than Telegram's own format
+# on purpose, so a token cut or padded by a paste is still recognised (and never printed).
+_TOKEN_LIKE = re.compile(r"\d{3,}\s*:\s*[A-Za-z0-9_-]{16,}")
 LANGUAGES = ("fr", "en")
 
 
@@ -21,6 +25,18 @@ def check_time(value: str) -> str | None:
     if not _TIME.match(value.strip()):
         return f"{value!r} is not a time of day like \"07:30\""
     return None
+
+
+def check_env_name(value: str) -> str | None:
+    """Why ``value`` cannot be ``telegram.token_env``, or None. A value that looks like a token
+    is refused without quoting it: the message goes to a terminal, a log or a CI page."""
+    if _ENV_NAME.match(value):
+        return None
+    if _TOKEN_LIKE.search(value) or len(value) > 40:
+        return ("looks like a bot token, not the name of an environment variable: put the token "
+                "in a variable (export TELEGRAM_BOT_TOKEN=...) and write its name here "
+                "(the value is not shown)")
+    return f"must be the name of an environment variable (like \"TELEGRAM_BOT_TOKEN\"), got {value!r}"
 
 
 def check_timezone(name: str) -> str | None:
@@ -56,7 +72,14 @@ def read_channel(table: Table) -> ChannelConfig:
 def read_telegram(table: Table) -> TelegramConfig:
     d = TelegramConfig()
     token_env = table.str("token_env", d.token_env)
+    if (why := check_env_name(token_env)) is not None:
+        table.error("token_env", why)
+        token_env = d.token_env
     token_file = table.str("token_file", d.token_file)
+    if _TOKEN_LIKE.fullmatch(token_file.strip()):
+        table.error("token_file", "looks like a bot token, not the path of a file holding one: put "
+                    "the token in a file and write its path here (the value is not shown)")
+        token_file = d.token_file
     if token_file and table.has("token_env"):
         table.error("token_file", "set token_env or token_file, not both")
     base = table.str("api_base_url", d.api_base_url)

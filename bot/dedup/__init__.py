@@ -3,7 +3,7 @@
 Articles are stored undecided (no cluster); :func:`decide_pending` (run by
 :class:`bot.dedup_worker.DedupWorker`) decides them in arrival order with :func:`process_articles`.
 The pipeline calls :func:`reindex_articles` with the ids ``save_articles`` reports as updated.
-See :mod:`bot.dedup.engine` for the layers and :mod:`bot.dedup.clusters` for the clustering score.
+See :mod:`bot.dedup.engine` for the layers and :mod:`bot.dedup.story` for the story decision.
 """
 
 from bot.dedup.engine import decide_pending, process_articles, reindex_articles

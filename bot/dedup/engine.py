@@ -1,41 +1,49 @@
 """Decide each new article once, using only what is stored, and persist the decision.
 
-Layers, cheapest first, stopping at the first match:
+One read, one pure decision, one write per article:
 
-1. canonical URL (index on articles.canonical_url);
-2. normalised title key within ``DUP_WINDOW`` (dedup_title_keys);
-3. fuzzy title: IDF-weighted, names and numbers must match (candidates from dedup_postings);
-4. near-duplicate summary text: MinHash LSH bands + containment anchors (dedup_lsh).
+* read: the article's document frequencies, its index terms' recent postings (one bounded
+  range scan per term: the articles and clusters sharing its words), the candidate stories'
+  most recent originals, Google News related-coverage links;
+* decide: the duplicate layers, cheapest first, stopping at the first match — canonical URL,
+  normalised title key within ``DUP_WINDOW``, fuzzy title (names and numbers must match), near
+  duplicate summary text (MinHash LSH bands + containment anchors); otherwise
+  :func:`bot.dedup.story.decide` (pure, ``now`` passed in) picks the story or says "new";
+* write: the article's cluster and ``duplicate_of``, the cluster's size/sources/representative,
+  the indexes, and the decision itself (``dedup_decisions``, for ``newsbot clusters --explain``).
 
 A duplicate keeps its row, points at the first-seen article of its group (``duplicate_of``) and
-joins that article's cluster. Anything else joins the best-scoring recent cluster
-(:mod:`bot.dedup.clusters`) or starts a new one. Every lookup is an index range scan bounded by
-a time window and a LIMIT, so the cost per article does not grow with the store.
+joins that article's cluster. Every lookup is an index range scan bounded by a time window and a
+LIMIT, so the cost per article does not grow with the store. Decisions are final: no cluster is
+merged or re-decided afterwards (that let chains form on long-running events).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
-from collections import Counter, defaultdict
+from collections import Counter
 from functools import lru_cache
 
 from sqlite_utils import Database
 
 from bot.dedup import minhash
-from bot.dedup.clusters import (
-    MERGE_COS,
-    MERGE_TERMS,
-    bridged,
-    centroid_cosine,
-    cluster_scores,
-    pick,
-    subjects_disagree,
-)
 from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
-from bot.dedup.text import TOPIC_NAMES, stem
+from bot.dedup.story import (
+    MAX_STORIES,
+    RECENT,
+    WINDOW,
+    Decision,
+    Story,
+    article_time,
+    candidate_clusters,
+    decide,
+    index_terms,
+)
+from bot.dedup.text import stem
 from bot.normalize import canonical_url
 from bot.store import clusters as store
 from bot.store.articles import undecided_article_ids
@@ -44,13 +52,10 @@ log = logging.getLogger(__name__)
 
 DAY = 86400.0
 DUP_WINDOW = 3 * DAY
-CLUSTER_WINDOW = 3 * DAY
 POSTINGS_PER_TERM = 20
 MAX_CANDIDATES = 12
 CANDIDATE_FLOOR = 0.3       # of the best candidate's overlap
-MAX_CLUSTERS = 8
 MAX_RELATED = 12
-MAX_SUMMARY_ENTITIES = 8
 
 # Derived text features of recently seen articles (bounded; never changes a decision).
 DOCS = DocCache()
@@ -84,6 +89,7 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
             cluster_id = store.create_cluster(db, doc.id, doc.title, now)
             store.mark_article(db, doc.id, cluster_id, None)
             _join(db, cluster_id, doc, now)
+            store.record_decision(db, doc.id, "error", None, None, None)
 
 
 def reindex_articles(db: Database, article_ids: list[int]) -> None:
@@ -100,130 +106,62 @@ def reindex_articles(db: Database, article_ids: list[int]) -> None:
 
 
 def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | None = None) -> int:
-    """Decide one article; returns its cluster id.
+    """Decide one article (read, decide, write); returns its cluster id.
 
     ``frequencies``: document frequencies already read in this transaction (None: read afresh).
     """
     frequencies = frequencies or Frequencies(db)
     idf = _idf(db, doc, frequencies)
-    near = _Neighbourhood(db, doc, idf)
-    original = find_duplicate(db, doc, idf, near)
-    if original is not None and original.cluster_id is not None:
+    near = Neighbourhood(db, doc, idf, now)
+    copy = find_duplicate(db, doc, idf, near)
+    if copy is not None and copy[0].cluster_id is not None:
+        original, layer = copy
         store.mark_article(db, doc.id, original.cluster_id, original.id)
         _join(db, original.cluster_id, doc, now)
         _index(db, doc, idf, original.cluster_id, clustering=False)
+        store.record_decision(db, doc.id, layer, original.id, None, None)
         return original.cluster_id
-    # Countries too: a cluster's own subjects veto articles about others (subject_conflict).
-    profile_terms = sorted(doc.title_stems | TOPIC_NAMES)
-    profiles = store.cluster_profiles(db, near.top_clusters(MAX_CLUSTERS), profile_terms)
-    scores = cluster_scores(doc, idf, near.members, profiles, near.term_clusters, _related_votes(db, doc))
-    cluster_id, _score = pick(scores)
+    decision = decide(doc, near.stories(db, _related_votes(db, doc)), idf, now)
+    return _write(db, doc, idf, decision, now, frequencies)
+
+
+def _write(db: Database, doc: Doc, idf: Idf, decision: Decision, now: float, frequencies: Frequencies) -> int:
+    """Persist a story decision: the article's cluster, the cluster, the indexes, the why."""
+    cluster_id = decision.cluster_id
     if cluster_id is None:
         cluster_id = store.create_cluster(db, doc.id, doc.title, now)
     store.mark_article(db, doc.id, cluster_id, None)
     _join(db, cluster_id, doc, now)
     _index(db, doc, idf, cluster_id, clustering=True)
     frequencies.counted(doc.text_stems)
-    return _merge_bridged(db, doc, idf, cluster_id, bridged(scores, cluster_id), now, frequencies)
-
-
-MAX_MERGES = 2
-YOUNG = 1           # a cluster this small is re-decided whole when an article bridges it
-YOUNG_TRIES = 2     # re-decisions per article at most (each is one bounded candidate search)
-
-
-def _merge_bridged(
-    db: Database, doc: Doc, idf: Idf, cluster_id: int, others: list[int], now: float,
-    frequencies: Frequencies,
-) -> int:
-    """Merge the article's cluster with clusters it could have joined as well: one story that
-    started in two pieces. Two established clusters merge when their centroids agree; a young
-    one (its first article alone) when that article, decided again now, would join the other.
-    Returns the article's cluster id."""
-    merged = tries = 0
-    for other in others:
-        if merged >= MAX_MERGES:
-            break
-        a, b = store.get_cluster(db, cluster_id), store.get_cluster(db, other)
-        if a is None or b is None:
-            continue
-        # The larger keeps its id (ties: the older), so fewer articles and links change.
-        keep, gone = sorted((a, b), key=lambda c: (-c["size"], c["id"]))
-        same = _centroids_agree(db, idf, cluster_id, other)
-        if not same and gone["size"] <= YOUNG and tries < YOUNG_TRIES:
-            tries += 1
-            same = _young_members_join(db, doc, gone["id"], keep["id"], frequencies)
-        if not same:
-            continue
-        store.merge_clusters(db, keep["id"], gone["id"], now)
-        reps = _load(db, [r for r in (keep["representative_id"], gone["representative_id"]) if r])
-        if len(reps) == 2 and reps[1].id != reps[0].id and _better_representative(db, reps[1], reps[0]):
-            store.set_representative(db, keep["id"], reps[1].id, reps[1].title)
-        log.debug("dedup: cluster %s merged into %s", gone["id"], keep["id"])
-        cluster_id = keep["id"]
-        merged += 1
+    store.record_decision(
+        db, doc.id, "story" if decision.cluster_id is not None else "new", decision.compared,
+        decision.score if decision.compared is not None else None,
+        json.dumps([round(x, 4) for x in decision.features]) if decision.features else None,
+    )
     return cluster_id
-
-
-def _centroids_agree(db: Database, idf: Idf, a: int, b: int) -> bool:
-    mine, theirs = (store.top_cluster_terms(db, c, MERGE_TERMS) for c in (a, b))
-    idf.prefetch(mine.keys() | theirs.keys())
-    if not mine or not theirs or centroid_cosine(mine, theirs, idf) < MERGE_COS:
-        return False
-    subjects = store.cluster_profiles(db, [a, b], sorted(TOPIC_NAMES))
-    return len(subjects) == 2 and not subjects_disagree(subjects[a], subjects[b])
-
-
-def _young_members_join(db: Database, doc: Doc, young: int, target: int, frequencies: Frequencies) -> bool:
-    """Re-decide a young cluster's first members (but the bridging article) against ``target``:
-    merge only if each would join it now. The bridge alone is no proof (a round-up touches
-    two stories); its partners joining on their own are."""
-    ids = [aid for aid in store.cluster_originals(db, young, YOUNG + 1) if aid != doc.id]
-    if not ids or len(ids) > YOUNG:
-        return False
-    for member in _load(db, ids):
-        idf = _idf(db, member, frequencies)
-        near = _Neighbourhood(db, member, idf)
-        candidates = [m for m in near.members if m.cluster_id == target and m.id != doc.id]
-        profiles = store.cluster_profiles(db, [target], sorted(member.title_stems | TOPIC_NAMES))
-        if target in profiles and _in_cluster(db, doc.id, target):
-            profiles[target] = _without(profiles[target], doc)
-        votes = {c: n for c, n in _related_votes(db, member).items() if c == target}
-        if cluster_scores(member, idf, candidates, profiles, near.term_clusters, votes).get(target, 0) < 1.0:
-            return False
-    return True
-
-
-def _in_cluster(db: Database, article_id: int, cluster_id: int) -> bool:
-    row = db.execute("SELECT cluster_id FROM articles WHERE id = ?", (article_id,)).fetchone()
-    return row is not None and row[0] == cluster_id
-
-
-def _without(profile: tuple[int, float, dict[str, int]], doc: Doc) -> tuple[int, float, dict[str, int]]:
-    """A cluster profile as it was before ``doc`` joined (its terms taken out of the counts)."""
-    size, norm2, counts = profile
-    return size - 1, norm2, {t: c - (t in doc.title_stems) for t, c in counts.items()}
 
 
 # -- duplicates -----------------------------------------------------------------------------------
 
 
-def find_duplicate(db: Database, doc: Doc, idf: Idf, near: _Neighbourhood) -> Doc | None:
-    """The first-seen article ``doc`` is a copy of, or None."""
+def find_duplicate(db: Database, doc: Doc, idf: Idf, near: Neighbourhood) -> tuple[Doc, str] | None:
+    """The first-seen article ``doc`` is a copy of and the layer that found it ("url",
+    "title", "fuzzy", "text"), or None."""
     lo, hi = doc.published_at - DUP_WINDOW, doc.published_at + DUP_WINDOW
     other = store.find_by_canonical_url(db, doc.canonical_url, doc.id)
     if other is not None:
-        return _root(db, other)
+        return _found(db, other, "url")
     if doc.title_key is not None:
         ids = [aid for _, aid in store.find_keys(db, "dedup_title_keys", [doc.title_key], lo, hi)]
         for cand in _load(db, sorted(ids)):
             if cand.id != doc.id and not _texts_disagree(doc, cand):
-                return _root(db, cand.id)
+                return _found(db, cand.id, "title")
     for cand in near.members:
         if abs(cand.published_at - doc.published_at) > DUP_WINDOW:
             continue
         if same_headline(doc, cand, idf) and not _texts_disagree(doc, cand):
-            return _root(db, cand.id)
+            return _found(db, cand.id, "fuzzy")
     keys = doc.lsh_keys
     if keys:
         hits = Counter(aid for _, aid in store.find_keys(db, "dedup_lsh", keys, lo, hi, per_key=8))
@@ -231,8 +169,13 @@ def find_duplicate(db: Database, doc: Doc, idf: Idf, near: _Neighbourhood) -> Do
         ranked = [aid for aid, _ in hits.most_common(MAX_CANDIDATES)]
         for cand in sorted(_load(db, ranked), key=lambda c: c.id):
             if minhash.near_duplicate(doc.shingles, cand.shingles):
-                return _root(db, cand.id)
+                return _found(db, cand.id, "text")
     return None
+
+
+def _found(db: Database, article_id: int, layer: str) -> tuple[Doc, str] | None:
+    root = _root(db, article_id)
+    return None if root is None else (root, layer)
 
 
 def _texts_disagree(a: Doc, b: Doc) -> bool:
@@ -285,7 +228,7 @@ def _related_votes(db: Database, doc: Doc) -> dict[int, int]:
     """Clusters Google News groups with ``doc``, either way round, with a vote count: items
     stored earlier whose related coverage names ``doc`` (by title or link), and stored articles
     that ``doc``'s own related coverage names."""
-    lo, hi = doc.published_at - CLUSTER_WINDOW, doc.published_at + CLUSTER_WINDOW
+    lo, hi = doc.published_at - WINDOW, doc.published_at + WINDOW
     ids: list[int] = []
     own = [k for k in (doc.title_key, url_key(doc.canonical_url) if doc.canonical_url else None) if k]
     if own:
@@ -329,52 +272,48 @@ def _related_keys(doc: Doc) -> list[int]:
 # -- candidates and indexes -----------------------------------------------------------------------
 
 
-def _index_terms(doc: Doc, idf: Idf) -> set[str]:
-    """Stems posted for candidate search: the title's, plus the rarest names of the summary."""
-    extra = {stem(e) for e in doc.entities} - doc.title_stems
-    ranked = sorted(extra, key=lambda t: (-idf(t), t))
-    return set(doc.title_stems) | set(ranked[:MAX_SUMMARY_ENTITIES])
+class Neighbourhood:
+    """What the store holds near ``doc``, read in one pass (one bounded range scan per index
+    term): ``members``, the recent articles sharing the most with it (fuzzy-title copies are
+    looked for among them), and the candidate clusters sharing its words, whose recent
+    originals :meth:`stories` loads."""
 
-
-class _Neighbourhood:
-    """Recent articles sharing terms with ``doc`` (one bounded range scan per term).
-
-    ``members``: the best-overlapping candidate articles, loaded; ``term_clusters``: for each
-    term, how its recent postings spread over clusters.
-    """
-
-    def __init__(self, db: Database, doc: Doc, idf: Idf):
-        lo, hi = doc.published_at - CLUSTER_WINDOW, doc.published_at + CLUSTER_WINDOW
+    def __init__(self, db: Database, doc: Doc, idf: Idf, now: float):
+        at = article_time(doc, now)
+        lo, hi = at - max(WINDOW, DUP_WINDOW), at + max(WINDOW, DUP_WINDOW)
         # Sorted: postings are summed (floats) and ties ranked in this order, which must not
         # follow string hashing.
-        terms = sorted(_index_terms(doc, idf))
+        terms = sorted(index_terms(doc, idf))
         keys = {term_key(t): t for t in terms}
-        overlap: Counter[int] = Counter()
-        self.cluster_overlap: Counter[int] = Counter()
-        self.term_clusters: dict[str, Counter[int]] = defaultdict(Counter)
         weights = {key: idf.squared(term) for key, term in keys.items()}
-        # ``c[k] = c.get(k, 0) + w`` is ``c[k] += w`` without Counter.__missing__ (a Python call
-        # per new key): the same values in the same insertion order.
-        doc_id, term_clusters, cluster_overlap = doc.id, self.term_clusters, self.cluster_overlap
-        overlap_get, cluster_get = overlap.get, cluster_overlap.get
+        overlap: dict[int, float] = {}
+        postings: list[tuple[str, int | None]] = []
+        doc_id = doc.id
         for key, aid, cid in store.find_postings(db, list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
             if aid == doc_id:
                 continue
-            weight = weights[key]
-            overlap[aid] = overlap_get(aid, 0) + weight
-            if cid is not None:
-                spread = term_clusters[keys[key]]
-                spread[cid] = spread.get(cid, 0) + 1
-                cluster_overlap[cid] = cluster_get(cid, 0) + weight
-        ranked = overlap.most_common(MAX_CANDIDATES)
+            overlap[aid] = overlap.get(aid, 0.0) + weights[key]
+            postings.append((keys[key], cid))
+        ranked = sorted(overlap, key=lambda a: (-overlap[a], a))[:MAX_CANDIDATES]
         # Only candidates sharing a real part of the best overlap: in a big store many articles
-        # share one common word, and scoring them all would make the cost grow with the store.
-        floor = ranked[0][1] * CANDIDATE_FLOOR if ranked else 0.0
-        self.members = _load(db, [aid for aid, weight in ranked if weight >= floor])
-        idf.prefetch(frozenset().union(*[d.text_stems for d in self.members]))
+        # share one common word, and comparing them all would make the cost grow with the store.
+        floor = overlap[ranked[0]] * CANDIDATE_FLOOR if ranked else 0.0
+        self.members = _load(db, [aid for aid in ranked if overlap[aid] >= floor])
+        self.clusters = candidate_clusters(postings, idf, MAX_STORIES)
+        self._idf, self._doc = idf, doc
 
-    def top_clusters(self, n: int) -> list[int]:
-        return [cid for cid, _ in self.cluster_overlap.most_common(n)]
+    def stories(self, db: Database, related: dict[int, int]) -> list[Story]:
+        """The candidate clusters (and those Google News ties to the article) with their
+        :data:`RECENT` most recent originals, loaded in one query each; their terms'
+        frequencies are fetched in one batch."""
+        ids = sorted(set(self.clusters) | set(related))
+        recent = store.recent_originals(db, ids, RECENT)
+        docs = {d.id: d for d in _load(db, sorted({a for v in recent.values() for a in v}))}
+        self._idf.prefetch(frozenset().union(*[d.text_stems for d in docs.values()]))
+        profiles = store.cluster_profiles(db, ids, sorted(self._doc.title_stems))
+        return [Story(cid, tuple(docs[a] for a in recent[cid] if a in docs), related.get(cid, 0),
+                      profiles[cid][1:] if cid in profiles else None)
+                for cid in ids if recent.get(cid)]
 
 
 @lru_cache(maxsize=8192)
@@ -405,7 +344,7 @@ def _index(db: Database, doc: Doc, idf: Idf, cluster_id: int, *, clustering: boo
         if keys:
             store.add_keys(db, "dedup_related", keys, p, doc.id)
     if clustering:
-        store.add_postings(db, [term_key(t) for t in _index_terms(doc, idf)], p, doc.id, cluster_id)
+        store.add_postings(db, [term_key(t) for t in index_terms(doc, idf)], p, doc.id, cluster_id)
         store.add_cluster_terms(db, cluster_id, {t: idf(t) for t in doc.title_stems})
         store.add_document(db, doc.text_stems)
 

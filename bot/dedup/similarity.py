@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.dedup import minhash
 from bot.dedup.keys import clean_title, source_key, title_key
-from bot.dedup.text import STOPWORDS, capitalised, content_words, is_number, lowercase_words, markets, stem
+from bot.dedup.text import STOPWORDS, capitalised, content_words, is_number, lowercase_words, stem
 
 
 @dataclass
@@ -74,11 +74,6 @@ class Doc:
     @cached_property
     def title_terms(self) -> frozenset[str]:
         return frozenset(content_words(self.clean_title))
-
-    @cached_property
-    def markets(self) -> frozenset[str]:
-        """Markets the title names ("Oil", "Wall St."): what a market report is about."""
-        return markets(self.clean_title)
 
     @cached_property
     def title_numbers(self) -> frozenset[str]:

@@ -156,29 +156,11 @@ def capitalised(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-_CONNECTORS = frozenset({"of", "and", "for", "the", "de", "du", "des", "la", "le", "et"})
-
-
 @cached_when_short()
-def acronyms(text: str) -> dict[str, frozenset[str]]:
-    """Initials of each run of two to six capitalised words, folded, with the stems of the
-    words they abbreviate: "American Airlines" -> {"aa": {america, airlin}}, "European Central
-    Bank" -> "ecb", "Securities and Exchange Commission" -> "sec" (connectors skipped)."""
-    raw = _raw_words(plain(text))
-    out: dict[str, frozenset[str]] = {}
-    for start, word in enumerate(raw):
-        if not word[:1].isupper() or is_number(word) or word.casefold() in _CONNECTORS:
-            continue
-        run: list[str] = []
-        for w in raw[start:]:
-            if w.casefold() in _CONNECTORS:
-                continue
-            if not w[:1].isupper() or is_number(w) or len(run) == 6:
-                break
-            run.append(w.casefold())
-            if len(run) >= 2:
-                out.setdefault("".join(r[0] for r in run), frozenset(stem(r) for r in run))
-    return out
+def capital_words(text: str) -> frozenset[str]:
+    """Folded tokens written with a capital, the first word included ("Groix. La doyenne...",
+    "Météo Lorient : ..."): the slots of a templated headline."""
+    return frozenset(w.casefold().replace(",", ".") for w in _raw_words(plain(text)) if w[:1].isupper())
 
 
 @cached_when_short()
@@ -218,11 +200,75 @@ _TOPIC_GROUPS = {
     "africa": "afrique africain africains africaine africa african",
     "nato": "otan nato",
     "america": "america american americans americain americains americaine americaines",
+    "britain": "britain british britannique britanniques uk",
+    "mexico": "mexique mexicain mexicains mexicaine mexico mexican mexicans",
+    "brazil": "bresil bresilien bresiliens bresilienne brazil brazilian brazilians",
+    "egypt": "egypte egyptien egyptiens egyptienne egypt egyptian egyptians",
+    "greece": "grece grec grecs grecque greece greek greeks",
+    "belgium": "belgique belge belges belgium belgian belgians",
+    "switzerland": "suisse suisses switzerland swiss",
+    "netherlands": "netherlands dutch neerlandais neerlandaise",
+    "sweden": "suede suedois suedoise sweden swedish",
+    "hungary": "hongrie hongrois hongroise hungary hungarian",
+    "romania": "roumanie roumain roumains roumaine romania romanian",
+    "serbia": "serbie serbe serbes serbia serbian",
+    "algeria": "algerie algerien algeriens algerienne algeria algerian",
+    "morocco": "maroc marocain marocains marocaine morocco moroccan",
+    "argentina": "argentine argentin argentins argentina argentinian",
+    "austria": "autriche autrichien autrichienne austria austrian",
+    "peru": "perou peruvien peruviens peruvienne peru peruvian peruvians",
+    "chile": "chili chilien chiliens chilienne chile chilean chileans",
+    "colombia": "colombie colombien colombiens colombienne colombia colombian colombians",
+    "venezuela": "venezuela venezuelien venezueliens venezuelan venezuelans",
+    "cuba": "cuba cubain cubains cubaine cuban cubans",
+    "haiti": "haiti haitien haitiens haitian haitians",
+    "canada": "canada canadien canadiens canadienne canadian canadians",
+    "australia": "australie australien australiens australienne australia australian australians",
+    "portugal": "portugal portugais portugaise portuguese",
+    "ireland": "irlande irlandais irlandaise ireland irish",
+    "norway": "norvege norvegien norvegienne norway norwegian",
+    "denmark": "danemark danois danoise denmark danish",
+    "finland": "finlande finlandais finlandaise finland finnish",
+    "czechia": "tcheque tcheques czech czechia",
+    "bulgaria": "bulgarie bulgare bulgares bulgaria bulgarian",
+    "croatia": "croatie croate croates croatia croatian",
+    "belarus": "bielorussie bielorusse belarus belarusian",
+    "armenia": "armenie armenien armeniens armenia armenian",
+    "azerbaijan": "azerbaidjan azerbaijan azerbaijani azeri",
+    "kazakhstan": "kazakhstan kazakh",
+    "iraq": "irak irakien irakiens iraq iraqi iraqis",
+    "afghanistan": "afghanistan afghan afghans",
+    "pakistan": "pakistan pakistanais pakistani",
+    "bangladesh": "bangladesh bangladais bangladeshi",
+    "indonesia": "indonesie indonesien indonesiens indonesia indonesian",
+    "philippines": "philippines philippin philippins philippine filipino",
+    "vietnam": "vietnam vietnamien vietnamiens vietnamese",
+    "thailand": "thailande thailandais thailand thai",
+    "taiwan": "taiwan taiwanais taiwanese",
+    "saudi": "saoudite saoudien saoudiens saudi saudis",
+    "qatar": "qatar qatari qataris",
+    "yemen": "yemen yemenite yemeni",
+    "libya": "libye libyen libyens libya libyan",
+    "tunisia": "tunisie tunisien tunisiens tunisia tunisian",
+    "nigeria": "nigeria nigerian nigerians nigerien",
+    "kenya": "kenya kenyan kenyans",
+    "ethiopia": "ethiopie ethiopien ethiopia ethiopian",
+    "sudan": "soudan soudanais sudan sudanese",
+    "congo": "congo congolais congolese rdc drc",
+    "cameroon": "cameroun camerounais cameroon cameroonian",
+    "senegal": "senegal senegalais senegalese",
+    "mali": "mali malien maliens malian",
+    "mozambique": "mozambique mozambicain mozambican",
+    "palestine": "palestine palestinien palestiniens palestinienne palestinian palestinians",
 }
 # Common words in both languages (not names): aliased, neither topic nor story.
 _WORD_GROUPS = {
     "north": "nord north", "south": "sud south",
     "troops": "troupes troupe troops soldats soldat soldiers soldier",
+    "war": "guerre guerres war wars", "quake": "seisme seismes earthquake earthquakes quake",
+    "flood": "inondation inondations flood floods", "summit": "sommet sommets summit summits",
+    "attack": "attaque attaques attack attacks", "deal": "accord accords deal agreement",
+    "ceasefire": "cessez ceasefire truce treve", "vote": "vote votes scrutin ballot",
 }
 _NAME_GROUPS = {
     "kursk": "kursk koursk", "kharkiv": "kharkiv kharkov", "odesa": "odesa odessa",
@@ -258,43 +304,3 @@ def is_title_case(text: str) -> bool:
     """A Title Case Headline (most words capitalised): capitals then say nothing about names."""
     raw = [w for w in _raw_words(plain(text)) if not is_number(w)]
     return len(raw) >= 3 and sum(1 for w in raw if w[:1].isupper()) >= 0.7 * len(raw)
-
-
-# Markets a market report is about ("Oil sinks on weak China data" / "Wall St. edges lower on China
-# data": two reports on two markets). Kept apart from the stems on purpose: folding "crude" into
-# "oil" or "Wall St." into one word changes which words headlines share, and that alone moved the
-# UCI figures more than any market rule (docs/BENCHMARKS.md, market reports). Money amounts are no
-# market: "dollar", "euro" and "gold" are left out; so are bare "stocks" / "shares" (whose?).
-_MARKET_GROUPS = {
-    "oil": "oil crude brent wti nymex petrole",
-    "metals": "copper aluminium aluminum nickel zinc metals cuivre metaux",
-    "forex": "yuan renminbi yen rupee forex currency currencies devises aussie",
-    "wallstreet": "wallstreet dow sp500 nasdaq nyse",
-    "eurostocks": "ftse dax cac40 stoxx",
-    "asiastocks": "nikkei hangseng sensex kospi topix",
-    "bonds": "treasuries treasury gilts bunds",
-}
-MARKET_NAMES = frozenset(_MARKET_GROUPS)
-_MARKET_WORDS = {word: name for name, group in _MARKET_GROUPS.items() for word in group.split()}
-# Markets named in more than one word, made one word first: "Wall St." / "U.S. stocks" / "S&P 500".
-_MARKET_PHRASES = [
-    (re.compile(r"\bWall\s+(?:Street|St\b\.?)", re.IGNORECASE), "Wallstreet"),
-    (re.compile(r"\bS&P(?:\s*500)?", re.IGNORECASE), "Sp500"),
-    (re.compile(r"\bDow\s+Jones(?:\s+Industrial\s+Average)?", re.IGNORECASE), "Dow"),
-    (re.compile(r"\b(?:U\.\s?S\.?|US|American)\s+(?=(?:stocks?|shares|equities|stock\s+market)\b)",
-                re.IGNORECASE), "Wallstreet "),
-    (re.compile(r"\bHang\s+Seng\b", re.IGNORECASE), "Hangseng"),
-    (re.compile(r"\bCAC\s*40\b", re.IGNORECASE), "Cac40"),
-    (re.compile(r"\bFTSE(?:\s*100)?\b", re.IGNORECASE), "Ftse"),
-]
-_MARKET_HINT = re.compile(r"wall|s&p|dow|u\.?\s?s\.?\s|us\s|american\s|hang|cac|ftse", re.IGNORECASE)
-
-
-@cached_when_short()
-def markets(text: str) -> frozenset[str]:
-    """The markets a headline names (:data:`MARKET_NAMES`): "Crude drops on soft Chinese trade
-    figures" -> {"oil"}; "World stocks, copper, oil dip" -> {"metals", "oil"}."""
-    if _MARKET_HINT.search(text):
-        for pattern, word in _MARKET_PHRASES:
-            text = pattern.sub(word, text)
-    return frozenset(_MARKET_WORDS[w] for w in words(text) if w in _MARKET_WORDS)

@@ -4,7 +4,16 @@ Tables (migration set ``newsbot.telegram``):
 
 - ``chats``: one row per subscribed chat (private, group, supergroup, channel) with its state
   ('active' | 'paused' | 'blocked'), language, timezone and digest cursor.
-- ``chat_tags`` / ``chat_times``: followed tags (none = everything) and "HH:MM" digest times.
+- ``chat_tags`` / ``chat_times``: followed tags and "HH:MM" digest times. A chat follows either
+  everything (no ``chat_tags`` row: every story, untagged ones and tags added later included) or
+  the listed tags only; there is no third state, so a chat's first follow means "only this".
+- ``chat_mutes``: muted tags: a story carrying one is never sent to the chat, whatever else it
+  matches (digests and priority alerts alike).
+- ``chats.language_chosen``: 1 once the chat picked its language with ``/lang`` (then it wins
+  over the Telegram client's language).
+- ``digest_pages``: the stories a digest had to cut (``digest.max_stories``), in rank order, for
+  its "More" button and for the chat's next ``/digest``; kept in SQLite so a button still works
+  after a restart.
 - ``cluster_changes``: a change log of story clusters filled by triggers on ``clusters``. Each
   insert or growth of a cluster gets a new, strictly increasing ``seq``; a chat's digest cursor is
   the last ``seq`` it has seen. Unlike timestamps this cannot miss a cluster written with an
@@ -27,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlite_utils import Database, Migrations
 
 from bot.config.models import ChannelConfig, DigestConfig
+from bot.digest import pick_link
 from bot.store.schema import register
 
 migrations = register(Migrations("newsbot.telegram"))
@@ -130,6 +140,30 @@ def m002_part_status(db: Database) -> None:
 def m003_growth_only_trigger(db: Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS trg_cluster_changes_update")
     ensure_change_triggers(db)
+
+
+@migrations()
+def m004_mutes_language_pages(db: Database) -> None:
+    # Follows need no data migration: "no chat_tags row" already meant everything, and a chat
+    # with rows follows exactly those tags (an old all-but-one list stays that list).
+    db.execute(
+        "CREATE TABLE chat_mutes (chat_id INTEGER NOT NULL, tag TEXT NOT NULL, "
+        "PRIMARY KEY (chat_id, tag)) WITHOUT ROWID"
+    )
+    db.execute("ALTER TABLE chats ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE digest_parts ADD COLUMN reply_markup TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE digest_pages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            cluster_ids TEXT NOT NULL,
+            shown INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_digest_pages_chat ON digest_pages(chat_id, created_at)")
 
 
 _TRIGGERS = {
@@ -241,8 +275,12 @@ def set_state(db: Database, chat_id: int, state: str, reason: str = "") -> None:
     )
 
 
-def set_language(db: Database, chat_id: int, language: str) -> None:
-    db.execute("UPDATE chats SET language = ? WHERE chat_id = ?", (language, chat_id))
+def set_language(db: Database, chat_id: int, language: str, *, chosen: bool = False) -> None:
+    """The chat's language; ``chosen`` (``/lang``) makes it win over the Telegram client's."""
+    db.execute(
+        "UPDATE chats SET language = ?, language_chosen = MAX(language_chosen, ?) WHERE chat_id = ?",
+        (language, int(chosen), chat_id),
+    )
 
 
 def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
@@ -260,12 +298,13 @@ def migrate_chat(db: Database, old_id: int, new_id: int) -> None:
         db.execute("DELETE FROM chats WHERE chat_id = ?", (new_id,))
         db.execute("DELETE FROM chat_tags WHERE chat_id = ?", (new_id,))
         db.execute("DELETE FROM chat_times WHERE chat_id = ?", (new_id,))
+        db.execute("DELETE FROM chat_mutes WHERE chat_id = ?", (new_id,))
         db.execute(
             "UPDATE chats SET chat_id = ?, type = CASE WHEN type = 'group' THEN 'supergroup' "
             "ELSE type END WHERE chat_id = ?",
             (new_id, old_id),
         )
-        for table in ("chat_tags", "chat_times", "digest_runs"):
+        for table in ("chat_tags", "chat_times", "chat_mutes", "digest_runs", "digest_pages"):
             db.execute(f"UPDATE {table} SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
         db.execute("UPDATE OR IGNORE sent_clusters SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
         db.execute("DELETE FROM sent_clusters WHERE chat_id = ?", (old_id,))
@@ -293,6 +332,25 @@ def toggle_chat_tag(db: Database, chat_id: int, tag: str) -> bool:
             return False
         db.execute("INSERT INTO chat_tags (chat_id, tag) VALUES (?, ?)", (chat_id, tag))
         return True
+
+
+def chat_mutes(db: Database, chat_id: int) -> set[str]:
+    rows = db.execute("SELECT tag FROM chat_mutes WHERE chat_id = ?", (chat_id,)).fetchall()
+    return {row[0] for row in rows}
+
+
+def set_tag_choice(db: Database, chat_id: int, *, follows: Iterable[str], mutes: Iterable[str]) -> None:
+    """Replace the chat's followed tags (empty = everything) and muted tags in one transaction.
+
+    A tag is never both: a muted tag is dropped from the followed ones.
+    """
+    muted = set(mutes)
+    with db.atomic():
+        set_chat_tags(db, chat_id, set(follows) - muted)
+        db.execute("DELETE FROM chat_mutes WHERE chat_id = ?", (chat_id,))
+        db.conn.executemany(
+            "INSERT INTO chat_mutes (chat_id, tag) VALUES (?, ?)", [(chat_id, tag) for tag in sorted(muted)]
+        )
 
 
 def chat_times(db: Database, chat_id: int) -> list[str]:
@@ -435,11 +493,22 @@ def fts_query(words: str) -> str:
     return " ".join(f'"{t}"' for t in terms)
 
 
+def _story_link(db: Database, cluster_id: int, representative_id: int | None) -> tuple[str, str] | None:
+    """(link, source) a story shows: the publisher's own article when the cluster has one (not a
+    Google News redirect), the representative first among equals; see :func:`bot.digest.pick_link`."""
+    rows = db.execute(
+        "SELECT link, source FROM articles WHERE cluster_id = ? ORDER BY (id = ?) DESC, published_at, id",
+        (cluster_id, representative_id),
+    ).fetchall()
+    index = pick_link([str(link or "") for link, _ in rows])
+    return (rows[index][0], rows[index][1] or "") if index is not None else None
+
+
 def search_stories(db: Database, words: str, limit: int = 10) -> list[dict[str, Any]]:
     """The ``limit`` most recent stories whose articles match ``words`` (FTS5), one per cluster.
 
-    Rows: cluster_id (None for an article outside any cluster), article_id, title, link, source,
-    published_at, source_count.
+    Rows: cluster_id (None for an article outside any cluster), article_id, title, link, source
+    (of the article linked), published_at, source_count.
     """
     query = fts_query(words)
     if not query or limit <= 0:
@@ -447,10 +516,9 @@ def search_stories(db: Database, words: str, limit: int = 10) -> list[dict[str, 
     cursor = db.execute(
         """
         SELECT a.id AS article_id, a.cluster_id, a.title, a.link, a.source, a.published_at,
-               c.title AS cluster_title, r.link AS rep_link, c.source_count
+               c.title AS cluster_title, c.representative_id, c.source_count
         FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
         LEFT JOIN clusters c ON c.id = a.cluster_id
-        LEFT JOIN articles r ON r.id = c.representative_id
         WHERE articles_fts MATCH ?
         ORDER BY a.published_at DESC, a.id DESC
         LIMIT ?
@@ -464,12 +532,15 @@ def search_stories(db: Database, words: str, limit: int = 10) -> list[dict[str, 
         if key in seen:
             continue
         seen.add(key)
+        link, source = row["link"], row["source"]
+        if row["cluster_id"] is not None:
+            link, source = _story_link(db, row["cluster_id"], row["representative_id"]) or (link, source)
         out.append({
             "cluster_id": row["cluster_id"],
             "article_id": row["article_id"],
             "title": row["cluster_title"] or row["title"],
-            "link": row["rep_link"] or row["link"],
-            "source": row["source"],
+            "link": link,
+            "source": source,
             "published_at": row["published_at"],
             "source_count": row["source_count"] or 1,
         })

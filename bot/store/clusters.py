@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database, Migrations
@@ -72,6 +73,24 @@ def m002_cluster_profiles(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_story_decisions(db: Database) -> None:
+    # Issue 11: stories are compared through their most recent originals as well as their
+    # centroid (no merges), and each decision is recorded for `newsbot clusters --explain`.
+    db.execute("CREATE INDEX idx_articles_cluster_time ON articles(cluster_id, published_at)")
+    db.execute(
+        """
+        CREATE TABLE dedup_decisions (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            layer TEXT NOT NULL,
+            compared INTEGER,
+            score REAL,
+            features TEXT
+        )
+        """
+    )
+
+
 # -- keyed index tables -------------------------------------------------------------------------
 
 
@@ -88,15 +107,32 @@ def find_keys(
 ) -> list[tuple[int, int]]:
     """(key, article_id) for each key, the ``per_key`` most recent within [lo, hi]."""
     assert table in _KEYED_TABLES
-    out: list[tuple[int, int]] = []
-    sql = (
-        f"SELECT article_id FROM {table} WHERE key = ? AND published_at BETWEEN ? AND ? "
-        "ORDER BY published_at DESC LIMIT ?"
-    )
+    return [(k, aid) for k, aid, _ in _per_key(db, table, "NULL", keys, lo, hi, per_key)]
+
+
+def _per_key(
+    db: Database, table: str, extra: str, keys: Sequence[int], lo: float, hi: float, per_key: int
+) -> list[tuple[int, int, Any]]:
+    """(key, article_id, ``extra`` column) rows: each key's ``per_key`` most recent in [lo, hi],
+    keys in the order given. One statement per 100 keys (a UNION ALL of bounded index range
+    scans) instead of one per key: an article looks up to ~90 keys."""
+    out: list[tuple[int, int, Any]] = []
+    unique = list(dict.fromkeys(keys))
     execute = db.conn.execute      # the hot path: straight to sqlite3, fetched in one call
-    for key in dict.fromkeys(keys):
-        out.extend([(key, aid) for (aid,) in execute(sql, (key, lo, hi, per_key)).fetchall()])
+    for i in range(0, len(unique), 100):
+        chunk = unique[i:i + 100]
+        params: list[Any] = []
+        for key in chunk:
+            params += [key, key, lo, hi, per_key]
+        out.extend(execute(_per_key_sql(table, extra, len(chunk)), params).fetchall())
     return out
+
+
+@lru_cache(maxsize=512)
+def _per_key_sql(table: str, extra: str, n: int) -> str:
+    one = (f"SELECT * FROM (SELECT ? AS k, article_id, {extra} FROM {table} WHERE key = ? "
+           "AND published_at BETWEEN ? AND ? ORDER BY published_at DESC LIMIT ?)")
+    return " UNION ALL ".join([one] * n)
 
 
 def add_postings(
@@ -113,15 +149,7 @@ def find_postings(
     db: Database, keys: Sequence[int], lo: float, hi: float, *, per_key: int
 ) -> list[tuple[int, int, int]]:
     """(key, article_id, cluster_id): the ``per_key`` most recent postings of each key in [lo, hi]."""
-    sql = (
-        "SELECT article_id, cluster_id FROM dedup_postings WHERE key = ? AND published_at BETWEEN ? AND ? "
-        "ORDER BY published_at DESC LIMIT ?"
-    )
-    out: list[tuple[int, int, int]] = []
-    execute = db.conn.execute
-    for key in dict.fromkeys(keys):
-        out.extend([(key, aid, cid) for aid, cid in execute(sql, (key, lo, hi, per_key)).fetchall()])
-    return out
+    return _per_key(db, "dedup_postings", "cluster_id", keys, lo, hi, per_key)
 
 
 def cluster_profiles(
@@ -188,69 +216,49 @@ def add_cluster_terms(db: Database, cluster_id: int, weights: dict[str, float]) 
     db.execute("UPDATE clusters SET term_norm2 = term_norm2 + ? WHERE id = ?", (delta, cluster_id))
 
 
-def top_cluster_terms(db: Database, cluster_id: int, limit: int) -> dict[str, int]:
-    """The ``limit`` most frequent stemmed terms of a cluster's centroid (ties by term): a
-    bounded summary of what the story is about (one range scan over the cluster's own terms)."""
-    return {t: int(c) for t, c in db.execute(
-        "SELECT term, count FROM dedup_cluster_terms WHERE cluster_id = ? ORDER BY count DESC, term LIMIT ?",
-        (cluster_id, limit),
-    )}
+def recent_originals(db: Database, cluster_ids: Sequence[int], limit: int) -> dict[int, list[int]]:
+    """cluster id -> ids of its ``limit`` most recent original (non-duplicate) articles, newest
+    first (ties: the higher id): what a story is about now. One statement, a bounded index
+    range scan per cluster (``idx_articles_cluster_time``), however big the cluster."""
+    ids = list(dict.fromkeys(cluster_ids))
+    out: dict[int, list[int]] = {cid: [] for cid in ids}
+    if not ids:
+        return out
+    one = ("SELECT * FROM (SELECT ? AS c, id FROM articles WHERE cluster_id = ? AND duplicate_of IS NULL "
+           "ORDER BY published_at DESC, id DESC LIMIT ?)")
+    params: list[Any] = []
+    for cid in ids:
+        params += [cid, cid, limit]
+    for cid, aid in db.conn.execute(" UNION ALL ".join([one] * len(ids)), params).fetchall():
+        out[cid].append(aid)
+    return out
 
 
-def cluster_originals(db: Database, cluster_id: int, limit: int) -> list[int]:
-    """Up to ``limit`` ids of a cluster's original (non-duplicate) articles, oldest first."""
-    return [aid for (aid,) in db.execute(
-        "SELECT id FROM articles WHERE cluster_id = ? AND duplicate_of IS NULL ORDER BY id LIMIT ?",
-        (cluster_id, limit),
-    )]
-
-
-def merge_clusters(db: Database, keep: int, gone: int, now: float) -> None:
-    """Fold cluster ``gone`` into ``keep`` (one story found in two pieces).
-
-    ``keep`` keeps its id, so digests and links that name it stay valid. Articles and their
-    postings are re-pointed, centroids, sources, size and seen times summed; ``keep``'s
-    ``updated_at`` moves to ``now`` and its size grows, so the change-log trigger records it
-    like any growth. A chat that was sent ``gone`` has been sent this story: ``sent_clusters``
-    carries that over to ``keep`` (never the same story twice). ``gone`` is then deleted (its
-    change-log row, terms and sources go with it). Every statement is an index lookup bounded
-    by the two clusters' own rows. Runs inside the caller's transaction.
-    """
-    members = [aid for (aid,) in db.execute("SELECT id FROM articles WHERE cluster_id = ?", (gone,))]
-    db.conn.executemany("UPDATE articles SET cluster_id = ? WHERE id = ?", [(keep, a) for a in members])
-    db.conn.executemany(
-        "UPDATE dedup_postings SET cluster_id = ? WHERE article_id = ?", [(keep, a) for a in members]
-    )
+def record_decision(
+    db: Database, article_id: int, layer: str, compared: int | None, score: float | None,
+    features: str | None,
+) -> None:
+    """Why an article went where it went (``newsbot clusters --explain``): the layer that
+    decided ("url", "title", "fuzzy", "text": a copy of article ``compared``; "story": joined
+    cluster ``compared``; "new": its best candidate cluster ``compared`` scored too low, or there
+    was none; "error"), the score and the features (JSON, in ``bot.dedup.story.FEATURES`` order)."""
     db.execute(
-        "INSERT INTO dedup_cluster_terms (cluster_id, term, count) "
-        "SELECT ?, term, count FROM dedup_cluster_terms WHERE cluster_id = ? "
-        "ON CONFLICT(cluster_id, term) DO UPDATE SET count = count + excluded.count",
-        (keep, gone),
+        "INSERT OR REPLACE INTO dedup_decisions (article_id, layer, compared, score, features) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (article_id, layer, compared, score, features),
     )
-    db.execute(
-        "INSERT OR IGNORE INTO dedup_cluster_sources (cluster_id, source_key) "
-        "SELECT ?, source_key FROM dedup_cluster_sources WHERE cluster_id = ?",
-        (keep, gone),
-    )
-    sources = db.execute(
-        "SELECT COUNT(*) FROM dedup_cluster_sources WHERE cluster_id = ?", (keep,)
-    ).fetchone()[0]
-    db.execute(
-        "UPDATE clusters SET size = size + (SELECT size FROM clusters WHERE id = :gone), "
-        "source_count = :sources, "
-        "first_seen = MIN(first_seen, (SELECT first_seen FROM clusters WHERE id = :gone)), "
-        "last_seen = MAX(last_seen, (SELECT last_seen FROM clusters WHERE id = :gone)), "
-        "updated_at = MAX(updated_at, :now) WHERE id = :keep",
-        {"keep": keep, "gone": gone, "sources": sources, "now": now},
-    )
-    db.execute(
-        "INSERT OR IGNORE INTO sent_clusters (chat_id, cluster_id, run_id, kind, sent_at) "
-        "SELECT chat_id, ?, run_id, kind, sent_at FROM sent_clusters WHERE cluster_id = ?",
-        (keep, gone),
-    )
-    db.execute("DELETE FROM sent_clusters WHERE cluster_id = ?", (gone,))
-    db.execute("DELETE FROM clusters WHERE id = ?", (gone,))
-    refresh_norm(db, keep, doc_count(db))
+
+
+def cluster_decisions(db: Database, cluster_id: int) -> list[dict[str, Any]]:
+    """A cluster's articles in the order they were decided, each with its recorded decision."""
+    cols = ("id", "title", "source", "published_at", "duplicate_of", "layer", "compared", "score",
+            "features")
+    rows = db.execute(
+        "SELECT a.id, a.title, a.source, a.published_at, a.duplicate_of, d.layer, d.compared, "
+        "d.score, d.features FROM articles a LEFT JOIN dedup_decisions d ON d.article_id = a.id "
+        "WHERE a.cluster_id = ? ORDER BY a.id", (cluster_id,),
+    ).fetchall()
+    return [dict(zip(cols, row, strict=True)) for row in rows]
 
 
 def drop_copy_keys(db: Database, article_id: int) -> None:

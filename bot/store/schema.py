@@ -6,7 +6,11 @@ defined. Never edit an applied migration: add a new one.
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database, Migrations
+
+from bot.normalize import canonical_url
 
 core = Migrations("newsbot.core")
 
@@ -130,6 +134,28 @@ def m002_publisher_names(db: Database) -> None:
                 "AND source_url = ?",
                 (name, feed_id, title, source_url),
             )
+
+
+@core()
+def m003_recanonicalise_urls(db: Database) -> None:
+    # Issue 11: canonical_url moved onto w3lib (dot segments, percent-encoding case, punycode
+    # hosts, "&amp;" separators, query re-encoded). The URL duplicate layer compares a new
+    # article's key with the stored ones, so stored keys are rewritten in the new form.
+    recanonicalise_urls(db.conn)
+
+
+def recanonicalise_urls(conn: sqlite3.Connection, batch: int = 5_000) -> int:
+    """Set every article's ``canonical_url`` to ``canonical_url(link)`` where it differs (in id
+    batches, so memory stays flat on a large store); returns the number of rows rewritten."""
+    rewritten, last = 0, 0
+    sql = "SELECT id, link, canonical_url FROM articles WHERE id > ? ORDER BY id LIMIT ?"
+    while rows := conn.execute(sql, (last, batch)).fetchall():
+        last = rows[-1][0]
+        fresh = [(canonical_url(link) if link else "", aid, old) for aid, link, old in rows]
+        updates = [(new, aid) for new, aid, old in fresh if new != old]
+        conn.executemany("UPDATE articles SET canonical_url = ? WHERE id = ?", updates)
+        rewritten += len(updates)
+    return rewritten
 
 
 # Later domains register their own sets here (see bot/store/*.py); db.py applies them in order.

@@ -26,7 +26,7 @@ from bot.feedlist import find_feed, new_feed
 from bot.normalize import Cleaner
 from bot.telegram.handlers import Ask, command
 from bot.telegram.locks import KeyedLocks
-from bot.telegram.texts import Html, t
+from bot.telegram.texts import Html, reload_summary, t
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ async def _apply(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> str:
     except Exception as exc:  # noqa: BLE001 - reported to the admin, logged
         log.exception("reload after a feed change failed")
         return t(ask.language, "reload_failed", error=truncate(str(exc), 500))
-    return t(ask.language, "reload_ok", summary=truncate(str(result or "ok"), 1000))
+    return reload_summary(truncate(str(result or "ok"), 1000), ask.language)
 
 
 def _problems(exc: ConfigError) -> str:

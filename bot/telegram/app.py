@@ -18,18 +18,21 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
 
-from bot.config import Config, read_token
+from bot.config import Config, keep_start_settings, read_token
 from bot.errors import NewsbotError
 from bot.observe.health import Health
 from bot.observe.server import start_metrics
 from bot.store.db import DbExecutor
 from bot.telegram import delivery, handlers, schedule
+from bot.telegram.health import ObservedRequest
 from bot.telegram.logs import install_redaction, redact
 from bot.telegram.state import SERVICES_KEY, Services, get_services
 from bot.telegram.texts import LANGUAGES, command_menu
@@ -53,17 +56,22 @@ def build_application(
 ) -> Application:
     """The configured Application (not started). ``rate_limiter``/``poll_feeds``/``clock`` are for tests."""
     install_redaction(token)
+    services = Services(config=config, executor=executor, clock=clock)
+    health = services.telegram_health
     application = (
         ApplicationBuilder()
         .token(token)
         .base_url(config.telegram.api_base_url)
+        # PTB's own request objects (its default pool sizes), each outcome fed to ``health``.
+        .request(ObservedRequest(health, connection_pool_size=256))
+        .get_updates_request(ObservedRequest(health, connection_pool_size=1))
         .rate_limiter(rate_limiter if rate_limiter is not None else delivery.make_rate_limiter())
         .concurrent_updates(32)               # one slow /digest must not hold everybody's commands
         .post_init(post_init)
         .post_stop(post_stop)
         .build()
     )
-    application.bot_data[SERVICES_KEY] = Services(config=config, executor=executor, clock=clock)
+    application.bot_data[SERVICES_KEY] = services
     application.bot_data["poll_feeds"] = poll_feeds
     handlers.register(application)
     return application
@@ -94,16 +102,21 @@ async def register_commands(application: Application) -> bool:
     return ok
 
 
-def start_feed_poller(application: Application) -> None:
-    """Start the lead's FeedScheduler on the job queue's APScheduler; /reload calls its reload_now."""
+def start_feed_poller(application: Application, scheduler: AsyncIOScheduler | None = None) -> None:
+    """Start the lead's FeedScheduler (on ``scheduler``, default the job queue's APScheduler);
+    /reload calls its reload_now. Once: ``newsbot run`` starts it before Telegram answers."""
     services = get_services(application.bot_data)
+    if services.feed_scheduler is not None:
+        return
     try:
         from bot.scheduler import FeedScheduler
     except ImportError as exc:                    # pragma: no cover - while the poller is being built
         log.warning("feed polling is not available: %s", exc)
         return
-    assert application.job_queue is not None
-    feeds = FeedScheduler(services.config, services.executor, application.job_queue.scheduler)
+    if scheduler is None:
+        assert application.job_queue is not None
+        scheduler = application.job_queue.scheduler
+    feeds = FeedScheduler(services.config, services.executor, scheduler)
     feeds.start()
     services.feed_scheduler = feeds
     reload_now = getattr(feeds, "reload_now", None)
@@ -112,19 +125,25 @@ def start_feed_poller(application: Application) -> None:
         application.bot_data["reload"] = reload_now
     listeners = getattr(feeds, "listeners", None)
     if isinstance(listeners, list):
-        listeners.append(lambda config: application.create_task(apply_config(application, config)))
+        listeners.append(lambda config: on_reload(application, config))
+
+
+def on_reload(application: Application, config: Config) -> None:
+    """The poller reloaded the config. Before Telegram answers, only remember it (post_init
+    syncs channels and schedules from it); after, apply it at once."""
+    services = get_services(application.bot_data)
+    if application.running:
+        application.create_task(apply_config(application, config))
+    else:
+        services.config, _ = keep_start_settings(services.config, config)
 
 
 async def apply_config(application: Application, config: Config) -> None:
     """A reloaded config: new tags, channels, digest defaults and admins apply at once."""
     services = get_services(application.bot_data)
     old = services.config
-    services.config = config
-    if (old.telegram.token_env, old.telegram.token_file, old.telegram.api_base_url, old.metrics) != (
-            config.telegram.token_env, config.telegram.token_file, config.telegram.api_base_url,
-            config.metrics):
-        log.warning("telegram.token_env / token_file / api_base_url or [metrics] changed: "
-                    "restart newsbot for it to apply")
+    # The poller's reload already kept (and named) the settings that need a restart.
+    services.config, _ = keep_start_settings(old, config)
     await schedule.sync_config_channels(application)
     await schedule.sync_schedules(application)
     if old.telegram.admins != config.telegram.admins or old.telegram.language != config.telegram.language:
@@ -182,6 +201,9 @@ def health_checks(application: Application, health: Health) -> None:
         error = application.bot_data.get(FATAL_KEY) or polling_failure(application)
         if error is not None:
             return redact(f"polling Telegram stopped: {error}")
+        telegram = get_services(application.bot_data).telegram_health
+        if not telegram.reachable:
+            return redact(f"the Telegram Bot API is unreachable ({telegram.last_error})")
         if not application.running:
             return "the bot is not running (starting or stopping)"
         return None
@@ -199,13 +221,21 @@ def _stderr(line: str) -> None:
 
 
 def run_bot(config: Config) -> int:
-    """``newsbot run``: poll feeds, send digests and answer commands until SIGINT/SIGTERM."""
+    """``newsbot run``: poll feeds, send digests and answer commands until SIGINT/SIGTERM.
+
+    Feeds are polled from the start, on their own scheduler: an unreachable Bot API is one log
+    line (see :mod:`bot.telegram.health`) and retried with backoff, never the end of the run.
+    """
     token = read_token(config.telegram, config.path.resolve().parent)   # a one-line error if absent
     where = config.telegram.token_file or config.telegram.token_env
     root = logging.getLogger()
     if root.level > logging.INFO:
         logging.getLogger("bot").setLevel(logging.INFO)
     executor = DbExecutor(config.storage.path)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)               # run_polling runs on this loop, feeds too
+    poller = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+    application: Application | None = None
     metrics = None
     try:
         application = build_application(config, token, executor)
@@ -213,8 +243,9 @@ def run_bot(config: Config) -> int:
         health = Health()
         health_checks(application, health)
         metrics = start_metrics(config, health)
+        loop.run_until_complete(_start_feeds(application, poller))
         application.run_polling(
-            timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
+            timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1,
             stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=False,
         )
         fatal = application.bot_data.get(FATAL_KEY)
@@ -233,7 +264,18 @@ def run_bot(config: Config) -> int:
         log.critical("newsbot stopped on an unexpected error", exc_info=True)
         return 1
     finally:
+        if application is not None:            # stopped before Telegram ever answered
+            loop.run_until_complete(post_stop(application))
+        if poller.running:
+            poller.shutdown(wait=False)
+        loop.close()
         if metrics is not None:
             metrics.stop()
         executor.close()
     return 0
+
+
+async def _start_feeds(application: Application, poller: AsyncIOScheduler) -> None:
+    poller.start()
+    if application.bot_data.get("poll_feeds", True):
+        start_feed_poller(application, poller)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import time
@@ -29,7 +30,7 @@ from typing import Any
 
 import telegram
 from sqlite_utils import Database
-from telegram import LinkPreviewOptions
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -52,10 +53,12 @@ from bot.store import deliveries as journal
 from bot.store.db import DbExecutor
 from bot.telegram.locks import KeyedLocks
 from bot.telegram.logs import redact
+from bot.telegram.texts import plain
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MORE_PREFIX = "more:"              # callback data of a digest's "More" button: more:<page id>
 
 
 @dataclass(frozen=True)
@@ -259,42 +262,92 @@ def _light_story(row: dict[str, Any]) -> Story:
 
 
 def select_stories(
-    db: Database, config: Config, chat: dict[str, Any], now: float, upto_seq: int
-) -> tuple[list[Story], int]:
-    """The stories of the chat's next digest (ranked, cut to max_stories) and how many were cut."""
+    db: Database, config: Config, chat: dict[str, Any], now: float, upto_seq: int, *,
+    backlog: bool = False, only: list[int] | None = None,
+) -> tuple[list[Story], list[int]]:
+    """The stories of the chat's next digest (ranked, cut to max_stories) and the ids of the
+    ranked stories cut. ``backlog``/``only``: see :func:`journal.candidate_clusters`; ``only``
+    keeps that order (a "More" page was ranked when its digest was)."""
     tags = chat_store.chat_tags(db, chat["chat_id"])
     rows = journal.candidate_clusters(
-        db, chat, tags, now=now, first_window=config.digest.first_window, upto_seq=upto_seq
+        db, chat, tags, now=now, first_window=config.digest.first_window, upto_seq=upto_seq,
+        backlog=backlog, only=only,
     )
     by_id = {int(r["id"]): r for r in rows}
-    ranked = rank_stories([_light_story(r) for r in rows], now)
-    chosen = ranked[: config.digest.max_stories]
-    stories = [journal.cluster_story(db, by_id[s.cluster_id], tags or None) for s in chosen]
-    return stories, len(ranked) - len(chosen)
+    if only is not None:
+        ranked_ids = [i for i in only if i in by_id]
+    else:
+        ranked_ids = [s.cluster_id for s in rank_stories([_light_story(r) for r in rows], now)]
+    chosen = ranked_ids[: config.digest.max_stories]
+    stories = [journal.cluster_story(db, by_id[i], tags or None) for i in chosen]
+    return stories, ranked_ids[len(chosen):]
+
+
+def more_markup(language: str, page_id: int, left: int) -> str:
+    """The "More" button as stored with a digest's last part (inline keyboard JSON)."""
+    button = {"text": plain(language, "more_button", n=left), "callback_data": f"{MORE_PREFIX}{page_id}"}
+    return json.dumps({"inline_keyboard": [[button]]}, ensure_ascii=False)
+
+
+def _journal_stories(
+    db: Database, chat: dict[str, Any], stories: list[Story], cut: list[int], now: float, *,
+    reason: str, first_number: int = 1, cursor_seq: int | None = None,
+) -> int | None:
+    """Render and journal ``stories``; the ``cut`` ones go to a page behind a "More" button."""
+    chat_id, language, tz = int(chat["chat_id"]), chat["language"], chat["timezone"]
+    parts = render_digest(stories, language=language, tz=tz, now=now, more=len(cut),
+                          first_number=first_number)
+    markup = ""
+    if cut:
+        page_id = journal.save_page(db, chat_id, cut, now, shown=first_number - 1 + len(stories))
+        markup = more_markup(language, page_id, len(cut))
+    return journal.journal_run(
+        db, chat_id, kind="digest", reason=reason, parts=parts,
+        cluster_ids=[s.cluster_id for s in stories], now=now, stories=len(stories), more=len(cut),
+        cursor_seq=cursor_seq, last_markup=markup,
+    )
 
 
 def plan_digest(db: Database, config: Config, chat_id: int, now: float, reason: str) -> Plan:
-    """Select, render and journal the chat's next digest in one transaction."""
+    """Select, render and journal the chat's next digest in one transaction.
+
+    ``/digest`` (reason "command") also offers the stories earlier digests cut that the chat
+    has not seen, so it never answers "nothing new" while some are waiting.
+    """
     with db.atomic():
         chat = chat_store.get_chat(db, chat_id)
         if chat is None:
             return Plan(None, 0, 0)
         upto = journal.current_seq(db)
-        stories, more = select_stories(db, config, chat, now, upto)
-        language, tz = chat["language"], chat["timezone"]
+        stories, cut = select_stories(db, config, chat, now, upto, backlog=reason == "command")
         if stories:
-            parts = render_digest(stories, language=language, tz=tz, now=now, more=more)
-            kind = "digest"
-        else:
-            say = config.digest.empty == "say" or reason == "command"
-            parts = [render_empty(language)] if say else []
-            kind = "notice"
+            run_id = _journal_stories(db, chat, stories, cut, now, reason=reason, cursor_seq=upto)
+            return Plan(run_id, len(stories), len(cut))
+        say = config.digest.empty == "say" or reason == "command"
+        parts = [render_empty(chat["language"])] if say else []
         run_id = journal.journal_run(
-            db, chat_id, kind=kind, reason=reason, parts=parts,
-            cluster_ids=[s.cluster_id for s in stories], now=now, stories=len(stories), more=more,
+            db, chat_id, kind="notice", reason=reason, parts=parts, cluster_ids=[], now=now,
             cursor_seq=upto,
         )
-    return Plan(run_id, len(stories), more)
+    return Plan(run_id, 0, 0)
+
+
+def plan_more(db: Database, config: Config, chat_id: int, page_id: int, now: float) -> Plan | None:
+    """Journal the next page of a cut digest; None when the page is unknown (pruned, another
+    chat's). Stories sent since (or now filtered out) are skipped; Plan.run_id None = nothing left."""
+    with db.atomic():
+        chat = chat_store.get_chat(db, chat_id)
+        page = journal.get_page(db, chat_id, page_id)
+        if chat is None or page is None:
+            return None
+        stories, cut = select_stories(db, config, chat, now, 0, only=page["cluster_ids"])
+        if not stories:
+            journal.update_page(db, page_id, [], page["shown"])
+            return Plan(None, 0, 0)
+        journal.update_page(db, page_id, [], page["shown"] + len(stories))
+        run_id = _journal_stories(db, chat, stories, cut, now, reason="more",
+                                  first_number=page["shown"] + 1)
+    return Plan(run_id, len(stories), len(cut))
 
 
 def build_dry_run(db: Database, config: Config, chat_id: int, now: float) -> str:
@@ -315,11 +368,11 @@ def preview_new_subscriber(db: Database, config: Config, now: float, language: s
 
 
 def _preview(db: Database, config: Config, chat: dict[str, Any], now: float) -> str:
-    stories, more = select_stories(db, config, chat, now, journal.current_seq(db))
+    stories, cut = select_stories(db, config, chat, now, journal.current_seq(db))
     language, tz = chat["language"], chat["timezone"]
     if not stories:
         return render_text([render_empty(language)])
-    return render_text(render_digest(stories, language=language, tz=tz, now=now, more=more))
+    return render_text(render_digest(stories, language=language, tz=tz, now=now, more=len(cut)))
 
 
 # -- sending -------------------------------------------------------------------------------------
@@ -337,9 +390,11 @@ class _Flush:
     error: DeliveryError | None = None
 
 
-async def _send_once(bot: telegram.Bot, target: int | str, text: str) -> telegram.Message:
+async def _send_once(bot: telegram.Bot, target: int | str, text: str, markup: str = "") -> telegram.Message:
+    keyboard = InlineKeyboardMarkup.de_json(json.loads(markup), bot) if markup else None
     return await bot.send_message(
-        chat_id=target, text=text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        chat_id=target, text=text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+        reply_markup=keyboard,
     )
 
 
@@ -389,7 +444,7 @@ async def _send_part(
     attempts = rate_limited = migrations = 0
     while True:
         try:
-            message = await _send_once(bot, target, part.text)
+            message = await _send_once(bot, target, part.text, part.reply_markup)
         except RetryAfter as exc:
             rate_limited += 1
             if rate_limited > policy.max_rate_limited:
@@ -498,6 +553,25 @@ async def deliver_digest(
         return DigestOutcome(flush.chat_id, sent, plan.stories, "sent" if plan.stories else "empty")
 
 
+async def deliver_more(
+    bot: telegram.Bot, executor: DbExecutor, config: Config, chat_id: int, page_id: int, *,
+    now: float | None = None, policy: DeliveryPolicy = DEFAULT_POLICY,
+) -> DigestOutcome:
+    """A tap on "More": send the next page of that digest. Status 'gone' for an unknown page,
+    'empty' when everything on it was sent meanwhile."""
+    now = time.time() if now is None else now
+    async with _lock_for(chat_id):
+        earlier = await _flush_chat(bot, executor, chat_id, policy)
+        if earlier.status != "ok":
+            return DigestOutcome(earlier.chat_id, earlier.sent, 0, earlier.status, earlier.error)
+        plan = await executor.call(plan_more, config, earlier.chat_id, page_id, now)
+        if plan is None or plan.run_id is None:
+            return DigestOutcome(earlier.chat_id, earlier.sent, 0, "gone" if plan is None else "empty")
+        flush = await _flush_chat(bot, executor, earlier.chat_id, policy)
+        status = "sent" if flush.status == "ok" else flush.status
+        return DigestOutcome(flush.chat_id, earlier.sent + flush.sent, plan.stories, status, flush.error)
+
+
 async def resume_pending(
     bot: telegram.Bot, executor: DbExecutor, config: Config, *, policy: DeliveryPolicy = DEFAULT_POLICY
 ) -> int:
@@ -558,7 +632,7 @@ async def send_priority_alerts(
 
 
 __all__ = [
-    "DEFAULT_POLICY", "DeliveryPolicy", "DigestOutcome", "PacedRateLimiter", "build_dry_run",
-    "deliver_digest", "make_rate_limiter", "plan_digest", "preview_new_subscriber", "render_text",
-    "resume_pending", "retry_after_seconds", "send_priority_alerts",
+    "DEFAULT_POLICY", "MORE_PREFIX", "DeliveryPolicy", "DigestOutcome", "PacedRateLimiter",
+    "build_dry_run", "deliver_digest", "deliver_more", "make_rate_limiter", "plan_digest",
+    "preview_new_subscriber", "render_text", "resume_pending", "retry_after_seconds", "send_priority_alerts",
 ]

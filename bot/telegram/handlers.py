@@ -10,13 +10,14 @@ need a bot admin (``telegram.admins``); in groups only group administrators chan
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import functools
 import hashlib
 import inspect
 import logging
+import re
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,15 +57,20 @@ from bot.telegram.locks import KeyedLocks
 from bot.telegram.schedule import reschedule_chat
 from bot.telegram.state import Services, get_services
 from bot.telegram.texts import (
+    LANGUAGES,
     admin_command_list,
+    answer_language,
     command_list,
     duration_text,
     esc,
     join_list,
     pick_language,
     plain,
+    reload_summary,
     t,
+    zone_label,
 )
+from bot.telegram.topics import Choice, labels, norm, resolve_words, summary
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,7 @@ MAX_TIMES = 6                    # digest times per chat
 SEARCH_LIMIT = 10
 MESSAGE_BUDGET = 3800            # characters per answer we split ourselves (/feeds)
 TAG_PREFIX = "tag:"
+EVERYTHING_DATA = TAG_PREFIX + "*"   # the "Tout / Everything" button ("*" is never a tag id)
 ADMIN_CACHE_SECONDS = 60.0       # a group member's admin status is re-checked after this
 GROUP_ANONYMOUS_BOT = 1087968824  # sender of anonymous group admins' messages
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -190,9 +197,10 @@ def _user_language(update: Update) -> str | None:
 
 
 def _load_chat(db: Database, chat_id: int, language: str, private: bool) -> dict[str, Any] | None:
-    """The chat row; a private chat follows its user's Telegram language."""
+    """The chat row; a private chat follows its user's Telegram language unless it chose one
+    with /lang."""
     row = chat_store.get_chat(db, chat_id)
-    if row is not None and private and row["language"] != language:
+    if row is not None and private and row["language"] != language and not row["language_chosen"]:
         chat_store.set_language(db, chat_id, language)
         row["language"] = language
     return row
@@ -203,46 +211,102 @@ Handler = Callable[[Ask, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 settings_lock = KeyedLocks()
 
 
-def command(*, settings: bool = False, admin: bool = False) -> Callable[[Handler], Callable[..., Any]]:
-    """Wrap a handler with the shared checks (allow list, admin, group admin, length)."""
+def command(
+    *, settings: bool = False, admin: bool = False, coalesce: str | None = None
+) -> Callable[[Handler], Callable[..., Any]]:
+    """Wrap a handler with the shared checks (allow list, admin, group admin, length).
+
+    The handler does not run in PTB's update slot: the command is admitted to its chat's turns
+    (:class:`~bot.telegram.locks.ChatTurns`) and runs in its own task, so a chat whose commands
+    wait (delivery lock, per-chat pacing) never holds the slots other chats need. ``coalesce``
+    names commands of which one queued per chat is enough (``/digest``): a repeat is answered
+    ``{coalesce}_busy`` once, further repeats are dropped.
+    """
 
     def wrap(handler: Handler) -> Callable[..., Any]:
         @functools.wraps(handler)
+        async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await _checked(handler, update, context, settings=settings, admin=admin)
+
+        return in_turn(coalesce)(checked)
+
+    return wrap
+
+
+UpdateHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def in_turn(coalesce: str | None = None) -> Callable[[UpdateHandler], UpdateHandler]:
+    """Run an update handler in its chat's turn, in its own task (see ``command``): what it
+    waits for (locks, the per-chat pacing of its answers) never holds PTB's shared slots."""
+
+    def wrap(handler: UpdateHandler) -> UpdateHandler:
+        @functools.wraps(handler)
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            services = get_services(context.bot_data)
             chat = update.effective_chat
             if chat is None:
                 return
-            user_lang = _user_language(update)
-            private = chat.type == Chat.PRIVATE
-            code = pick_language(user_lang, None, services.config.telegram.language)
-            user_picked = (user_lang or "").split("-")[0].lower() in ("fr", "en")
-            row = await services.executor.call(_load_chat, chat.id, code, private and user_picked)
-            language = pick_language(user_lang, row["language"] if row else None,
-                                     services.config.telegram.language)
-            ask = Ask(services, update, language, row)
-            text = update.effective_message.text if update.effective_message else ""
-            if text and len(text) > MAX_COMMAND_CHARS:
-                await ask.say("too_long", n=len(text), max=MAX_COMMAND_CHARS)
-                return
-            if not is_allowed(services.config, update):
-                await ask.say("not_allowed")
-                return
-            if admin and not is_bot_admin(services.config, update):
-                await ask.say("admin_only")
-                return
-            if settings and not await can_change_settings(update, context):
-                await ask.say("group_admin_only")
-                return
-            if settings:
-                async with settings_lock(chat.id):      # updates run concurrently: one change at a time
-                    await handler(ask, context)
+            turns = get_services(context.bot_data).chat_turns
+            admitted = turns.admit(chat.id, coalesce)
+            if admitted == "run":
+                async def in_its_turn() -> None:
+                    async with turns.turn(chat.id, coalesce):
+                        await handler(update, context)
+
+                context.application.create_task(in_its_turn(), update=update, name=f"chat:{chat.id}")
+            elif admitted == "coalesced":
+                context.application.create_task(_say_busy(update, context, f"{coalesce}_busy"), update=update)
             else:
-                await handler(ask, context)
+                log.info("chat %s: %s dropped (%d updates of this chat already waiting)",
+                         chat.id, handler.__name__, turns.queued(chat.id))
 
         return run
 
     return wrap
+
+
+async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ask:
+    """The command resolved: the chat's row (a private chat follows its user's language)."""
+    services = get_services(context.bot_data)
+    chat = update.effective_chat
+    assert chat is not None
+    user_lang = _user_language(update)
+    private = chat.type == Chat.PRIVATE
+    code = pick_language(user_lang, None, services.config.telegram.language)
+    user_picked = (user_lang or "").split("-")[0].lower() in ("fr", "en")
+    row = await services.executor.call(_load_chat, chat.id, code, private and user_picked)
+    language = answer_language(user_lang, row, services.config.telegram.language)
+    return Ask(services, update, language, row)
+
+
+async def _say_busy(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
+    ask = await _ask(update, context)
+    if is_allowed(ask.config, update):
+        await ask.say(key)
+
+
+async def _checked(handler: Handler, update: Update, context: ContextTypes.DEFAULT_TYPE, *,
+                   settings: bool, admin: bool) -> None:
+    """The shared checks, then the handler (under the chat's settings lock for a change)."""
+    ask = await _ask(update, context)
+    text = update.effective_message.text if update.effective_message else ""
+    if text and len(text) > MAX_COMMAND_CHARS:
+        await ask.say("too_long", n=len(text), max=MAX_COMMAND_CHARS)
+        return
+    if not is_allowed(ask.config, update):
+        await ask.say("not_allowed")
+        return
+    if admin and not is_bot_admin(ask.config, update):
+        await ask.say("admin_only")
+        return
+    if settings and not await can_change_settings(update, context):
+        await ask.say("group_admin_only")
+        return
+    if settings:
+        async with settings_lock(ask.chat_id):        # one change at a time (taps run concurrently)
+            await handler(ask, context)
+    else:
+        await handler(ask, context)
 
 
 async def _need_chat(ask: Ask) -> dict[str, Any] | None:
@@ -252,33 +316,6 @@ async def _need_chat(ask: Ask) -> dict[str, Any] | None:
 
 
 # -- tags ----------------------------------------------------------------------------------------
-
-
-def _norm(text: str) -> str:
-    """Case-, accent- and separator-insensitive form used to match tag names."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return "-".join("".join(c if c.isalnum() else " " for c in plain).split())
-
-
-def _tag_names(tags: tuple[TagConfig, ...]) -> dict[str, str]:
-    """Normalised id and labels → tag id."""
-    names: dict[str, str] = {}
-    for tag in tags:
-        names[_norm(tag.id)] = tag.id
-        for label in tag.labels.values():
-            names.setdefault(_norm(label), tag.id)
-    return names
-
-
-def resolve_tag(tags: tuple[TagConfig, ...], word: str) -> tuple[str | None, str | None]:
-    """(tag id, None) for a known id or label; (None, closest tag id or None) otherwise."""
-    names = _tag_names(tags)
-    key = _norm(word)
-    if key in names:
-        return names[key], None
-    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
-    return None, (names[close[0]] if close else None)
 
 
 def callback_data(tag_id: str) -> str:
@@ -296,42 +333,47 @@ def tag_from_callback(tags: tuple[TagConfig, ...], data: str) -> str | None:
     return None
 
 
-def tags_keyboard(tags: tuple[TagConfig, ...], followed: set[str], language: str) -> InlineKeyboardMarkup:
-    """Two tags per row, labels in ``language``, ✓ on the followed ones."""
+def tags_keyboard(tags: tuple[TagConfig, ...], choice: Choice, language: str) -> InlineKeyboardMarkup:
+    """"Tout / Everything" on top (✓ when nothing is chosen), then two tags per row, labels in
+    ``language``: ✓ on followed tags only, 🔇 on muted ones."""
+    def mark(tag_id: str) -> str:
+        return "✓ " if tag_id in choice.follows else "🔇 " if tag_id in choice.mutes else ""
+
+    everything = InlineKeyboardButton(("✓ " if choice.everything else "") + t(language, "everything_button"),
+                                      callback_data=EVERYTHING_DATA)
     buttons = [
-        InlineKeyboardButton(("✓ " if tag.id in followed else "") + tag.label(language),
-                             callback_data=callback_data(tag.id))
-        for tag in sorted(tags, key=lambda tg: _norm(tg.label(language)))
+        InlineKeyboardButton(mark(tag.id) + tag.label(language), callback_data=callback_data(tag.id))
+        for tag in sorted(tags, key=lambda tg: norm(tg.label(language)))
     ]
-    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+    return InlineKeyboardMarkup([[everything], *(buttons[i:i + 2] for i in range(0, len(buttons), 2))])
 
 
-def _labels(config: Config, ids: list[str] | set[str], language: str) -> str:
-    by_id = {tag.id: tag for tag in config.tags}
-    names = sorted((by_id[i].label(language) if i in by_id else i for i in ids), key=_norm)
-    return join_list(names, language)
+def load_choice(db: Database, chat_id: int) -> Choice:
+    return Choice(frozenset(chat_store.chat_tags(db, chat_id)), frozenset(chat_store.chat_mutes(db, chat_id)))
 
 
-def _tags_summary(config: Config, followed: set[str], language: str) -> str:
-    if not followed or followed >= {tag.id for tag in config.tags}:
-        return t(language, "all_tags")
-    return _labels(config, followed, language)
+def save_choice(db: Database, chat_id: int, choice: Choice) -> None:
+    chat_store.set_tag_choice(db, chat_id, follows=choice.follows, mutes=choice.mutes)
+
+
+def _topics(config: Config, choice: Choice, language: str) -> str:
+    return summary(config.tags, choice, language)
 
 
 # -- subscribe / pause ---------------------------------------------------------------------------
 
 
 def _subscribe(db: Database, chat_id: int, kind: str, title: str, language: str, config: Config,
-               now: float) -> tuple[bool, set[str], list[str], str]:
-    """Create (default times, no tag chosen = every story, future tags included) or resume the
-    chat; (new?, tags, times, timezone)."""
+               now: float) -> tuple[bool, Choice, list[str], str]:
+    """Create (default times, following everything, future tags included) or resume the chat;
+    (new?, topics, times, timezone)."""
     with db.atomic():
         new = chat_store.get_chat(db, chat_id) is None
         row = chat_store.upsert_chat(
             db, chat_id, type=kind, title=title, language=language, times=list(config.digest.times),
             timezone=config.digest.timezone, now=now,
         )
-        return new, chat_store.chat_tags(db, chat_id), chat_store.chat_times(db, chat_id), row["timezone"]
+        return new, load_choice(db, chat_id), chat_store.chat_times(db, chat_id), row["timezone"]
 
 
 def _chat_title(update: Update) -> str:
@@ -347,15 +389,15 @@ def _chat_title(update: Update) -> str:
 async def start(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = ask.update.effective_chat
     assert chat is not None
-    new, tags, times, timezone = await ask.db(
+    new, choice, times, timezone = await ask.db(
         _subscribe, chat.id, chat.type, _chat_title(ask.update), ask.language, ask.config,
         ask.services.clock(),
     )
     await reschedule_chat(context.application, chat.id)
     await ask.say(
         "welcome" if new else "welcome_back",
-        times=join_list(times, ask.language), timezone=timezone,
-        tags=_tags_summary(ask.config, tags, ask.language), commands=command_list(ask.language),
+        times=join_list(times, ask.language), timezone=zone_label(timezone),
+        topics=_topics(ask.config, choice, ask.language), commands=command_list(ask.language),
         window=duration_text(ask.config.digest.first_window, ask.language),
     )
 
@@ -380,25 +422,28 @@ async def tags_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not ask.config.tags:
         await ask.say("no_tags_configured")
         return
-    followed = await ask.db(chat_store.chat_tags, ask.chat_id)
-    shown = followed or {tag.id for tag in ask.config.tags}     # nothing chosen = every tag
-    await ask.reply(t(ask.language, "tags_intro"), tags_keyboard(ask.config.tags, shown, ask.language))
+    choice = await ask.db(load_choice, ask.chat_id)
+    await ask.reply(t(ask.language, "tags_intro"), tags_keyboard(ask.config.tags, choice, ask.language))
 
 
-def _toggle_tag(db: Database, chat_id: int, tag_id: str, all_ids: set[str]) -> bool:
-    """Toggle one tag; True = now followed. "No tag chosen" means every tag, so the first tap
-    unfollows from the full set, and following every tag again goes back to "no tag chosen"
-    (untagged stories and tags added later included)."""
+def _tap(db: Database, chat_id: int, tag_id: str | None) -> Choice:
+    """A tap in /tags (None = "Everything"): the chat's new topics, saved."""
     with db.atomic():
-        followed = chat_store.chat_tags(db, chat_id) or set(all_ids)
-        now_followed = tag_id not in followed
-        followed = followed | {tag_id} if now_followed else followed - {tag_id}
-        chat_store.set_chat_tags(db, chat_id, set() if followed >= all_ids else followed)
-    return now_followed
+        old = load_choice(db, chat_id)
+        new = Choice(frozenset(), old.mutes) if tag_id is None else old.toggle(tag_id)
+        save_choice(db, chat_id, new)
+    return new
+
+
+def _tap_note(config: Config, tag_id: str | None, choice: Choice, language: str) -> str:
+    if tag_id is None or choice.everything:
+        return plain(language, "tap_everything")
+    label = next(tag.label(language) for tag in config.tags if tag.id == tag_id)
+    return plain(language, "tag_on" if tag_id in choice.follows else "tag_off", label=label)
 
 
 async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A tap on a tag of the /tags keyboard: toggle it and redraw the keyboard."""
+    """A tap on the /tags keyboard: follow/unfollow a tag or follow everything; redraw."""
     query = update.callback_query
     if query is None or query.message is None:
         return
@@ -406,8 +451,8 @@ async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     config = services.config
     chat_id = query.message.chat.id
     row = await services.executor.call(chat_store.get_chat, chat_id)
-    language = pick_language(query.from_user.language_code if query.from_user else None,
-                             row["language"] if row else None, config.telegram.language)
+    language = answer_language(query.from_user.language_code if query.from_user else None, row,
+                               config.telegram.language)
     if not is_allowed(config, update):
         await query.answer(plain(language, "not_allowed"), show_alert=True)
         return
@@ -418,19 +463,17 @@ async def tag_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(plain(language, "not_subscribed"), show_alert=True)
         return
     async with settings_lock(chat_id):
-        tag_id = tag_from_callback(config.tags, query.data or "")
-        if tag_id is None:
+        everything = query.data == EVERYTHING_DATA
+        tag_id = None if everything else tag_from_callback(config.tags, query.data or "")
+        if tag_id is None and not everything:
             note = plain(language, "tag_gone")
+            choice = await services.executor.call(load_choice, chat_id)
         else:
-            all_ids = {tag.id for tag in config.tags}
-            now_followed = await services.executor.call(_toggle_tag, chat_id, tag_id, all_ids)
-            label = next(tag.label(language) for tag in config.tags if tag.id == tag_id)
-            note = plain(language, "tag_on" if now_followed else "tag_off", label=label)
-        followed = await services.executor.call(chat_store.chat_tags, chat_id)
-        followed = followed or {tag.id for tag in config.tags}
+            choice = await services.executor.call(_tap, chat_id, tag_id)
+            note = _tap_note(config, tag_id, choice, language)
         await query.answer(note)
         try:
-            await query.edit_message_reply_markup(tags_keyboard(config.tags, followed, language))
+            await query.edit_message_reply_markup(tags_keyboard(config.tags, choice, language))
         except BadRequest as exc:
             # The tap is done and answered; a keyboard that cannot be redrawn (the message was
             # deleted, or is too old to edit) is no error worth the error handler's apology.
@@ -445,83 +488,100 @@ async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if query is None:
         return
     services = get_services(context.bot_data)
-    language = pick_language(query.from_user.language_code if query.from_user else None, None,
-                             services.config.telegram.language)
+    row = None
+    if query.message is not None:
+        row = await services.executor.call(chat_store.get_chat, query.message.chat.id)
+    language = answer_language(query.from_user.language_code if query.from_user else None, row,
+                               services.config.telegram.language)
     await query.answer(plain(language, "button_gone"))
 
 
-def _resolve_words(tags: tuple[TagConfig, ...], words: list[str]) -> list[str] | tuple[str, str | None]:
-    """Tag ids named by ``words`` (one multi-word label, or one tag per word), or
-    (the unknown word or phrase, the closest tag id) when something does not match."""
-    phrase = " ".join(words)
-    phrase_id, phrase_close = resolve_tag(tags, phrase)
-    if phrase_id is not None:
-        return [phrase_id]
-    ids: list[str] = []
-    for word in words:
-        tag_id, suggestion = resolve_tag(tags, word)
-        if tag_id is None:
-            if len(words) > 1 and phrase_close is not None:
-                return phrase, phrase_close
-            return word, suggestion
-        ids.append(tag_id)
-    return ids
+# How each of /follow, /unfollow, /mute, /unmute changes the topics, and which ids it refuses
+# as "nothing to do" (already followed, not followed...), with the answer for them.
+_TAG_ACTIONS: dict[str, tuple[Callable[[Choice, set[str]], Choice], Callable[[Choice, str], bool], str]] = {
+    "follow": (Choice.follow, lambda c, i: i in c.follows, "already_followed"),
+    "unfollow": (Choice.unfollow, lambda c, i: i not in c.follows, "not_followed"),
+    "mute": (Choice.mute, lambda c, i: i in c.mutes, "already_muted"),
+    "unmute": (Choice.unmute, lambda c, i: i not in c.mutes, "not_muted"),
+}
 
 
-async def _change_tags(ask: Ask, words: list[str], follow: bool) -> None:
-    row = await _need_chat(ask)
-    if row is None:
-        return
-    name = "follow" if follow else "unfollow"
-    all_ids = {tag.id for tag in ask.config.tags}
-    followed: set[str] = await ask.db(chat_store.chat_tags, ask.chat_id)
-    if not words:
-        listed = all_ids if follow else followed or all_ids
-        await ask.say(f"{name}_usage", tags=", ".join(sorted(listed)) or "—")
-        return
-    ids = _resolve_words(ask.config.tags, words)
-    if isinstance(ids, tuple):
-        word, suggestion = ids
-        if suggestion:
-            await ask.say("unknown_tag_suggest", word=word, command=name, suggestion=suggestion)
-        else:
-            await ask.say("unknown_tag", word=word, tags=", ".join(sorted(all_ids)) or "—")
-        return
-    current = set(followed) or set(all_ids)          # nothing followed = everything
-    if follow:
-        already = [i for i in ids if i in current]
-        if already and len(already) == len(ids):
-            await ask.say("already_followed", labels=_labels(ask.config, already, ask.language))
-            return
-        new = set(followed) | set(ids)
-        if new >= all_ids:
-            new = set()                                   # every tag again = everything
+_DONE = {"follow": "followed", "unfollow": "unfollowed", "mute": "muted", "unmute": "unmuted"}
+
+
+def _apply(db: Database, chat_id: int, name: str, ids: list[str]) -> tuple[Choice, Choice]:
+    """(old, new) topics of the chat after ``name`` on ``ids``, saved in one transaction."""
+    change = _TAG_ACTIONS[name][0]
+    with db.atomic():
+        old = load_choice(db, chat_id)
+        new = change(old, set(ids))
+        if new != old:
+            save_choice(db, chat_id, new)
+    return old, new
+
+
+async def _unknown_tag(ask: Ask, name: str, word: str, close: list[str]) -> None:
+    if close:
+        await ask.say("unknown_tag_suggest", word=word,
+                      suggestions=join_list(close, ask.language, alternatives=True),
+                      command=name, first=close[0])
     else:
-        missing = [i for i in ids if i not in current]
-        if missing and len(missing) == len(ids):
-            await ask.say("not_followed", labels=_labels(ask.config, missing, ask.language))
-            return
-        new = current - set(ids)
-    await ask.db(chat_store.set_chat_tags, ask.chat_id, new)
-    await ask.say("followed" if follow else "unfollowed", labels=_labels(ask.config, ids, ask.language))
-    if not new:
-        await ask.say("now_everything")
+        await ask.say("unknown_tag", word=word)
+
+
+async def _change_tags(ask: Ask, words: list[str], name: str) -> None:
+    if await _need_chat(ask) is None:
+        return
+    if not words:
+        choice = await ask.db(load_choice, ask.chat_id)
+        await ask.say(f"{name}_usage", topics=_topics(ask.config, choice, ask.language))
+        return
+    ids = resolve_words(ask.config.tags, words)
+    if isinstance(ids, tuple):
+        await _unknown_tag(ask, name, *ids)
+        return
+    old, new = await ask.db(_apply, ask.chat_id, name, ids)
+    nothing_to_do = _TAG_ACTIONS[name][1]
+    if all(nothing_to_do(old, i) for i in ids):
+        hint = "not_followed_everything" if name == "unfollow" and old.everything else _TAG_ACTIONS[name][2]
+        await ask.say(hint, labels=labels(ask.config.tags, ids, ask.language), first=ids[0])
+        return
+    key = "followed_only" if name == "follow" and old.everything else _DONE[name]
+    text = t(ask.language, key, labels=labels(ask.config.tags, ids, ask.language))
+    if new.everything and not old.everything:
+        text += "\n" + t(ask.language, "now_everything")
+    await ask.reply(f"{text}\n{_topics(ask.config, new, ask.language)}")
+
+
+def _tag_command(name: str) -> Callable[..., Any]:
+    """The handler of /follow, /unfollow, /mute or /unmute (see ``_TAG_ACTIONS``)."""
+    async def handler(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await _change_tags(ask, list(context.args or []), name)
+
+    handler.__name__ = handler.__qualname__ = name
+    return command(settings=True)(handler)
+
+
+follow, unfollow, mute, unmute = (_tag_command(name) for name in ("follow", "unfollow", "mute", "unmute"))
 
 
 @command(settings=True)
-async def follow(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _change_tags(ask, list(context.args or []), follow=True)
-
-
-@command(settings=True)
-async def unfollow(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _change_tags(ask, list(context.args or []), follow=False)
+async def lang_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await _need_chat(ask) is None:
+        return
+    value = " ".join(context.args or []).strip().lower()
+    if value not in LANGUAGES:
+        await ask.say("lang_usage")
+        return
+    await ask.db(functools.partial(chat_store.set_language, chosen=True), ask.chat_id, value)
+    ask.language = value
+    await ask.say("lang_ok")
 
 
 # -- digest, schedule ----------------------------------------------------------------------------
 
 
-@command()
+@command(coalesce="digest")
 async def digest(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _need_chat(ask) is None:
         return
@@ -535,6 +595,36 @@ async def digest(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
         await ask.say("not_subscribed_group" if ask.in_group else "not_subscribed")
     if outcome.chat_id != ask.chat_id:
         await reschedule_chat(context.application, ask.chat_id, outcome.chat_id)
+
+
+async def more_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap on a digest's "More" button: the next stories of that digest (anyone may read)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    services = get_services(context.bot_data)
+    chat_id = query.message.chat.id
+    row = await services.executor.call(chat_store.get_chat, chat_id)
+    language = answer_language(query.from_user.language_code if query.from_user else None, row,
+                               services.config.telegram.language)
+    if not is_allowed(services.config, update):
+        await query.answer(plain(language, "not_allowed"), show_alert=True)
+        return
+    try:
+        page_id = int((query.data or "")[len(delivery.MORE_PREFIX):])
+    except ValueError:
+        page_id = 0
+    await query.answer()                  # the stories follow as messages; stop the spinner now
+    outcome = await delivery.deliver_more(context.bot, services.executor, services.config, chat_id, page_id)
+    log.info("more (page %s) for chat %s: %s, %d part(s)", page_id, chat_id, outcome.status,
+             outcome.parts_sent)
+    if outcome.status in ("gone", "empty", "skipped"):
+        key = "more_gone" if outcome.status == "gone" else "more_none"
+        await query.message.reply_text(t(language, key), parse_mode=ParseMode.HTML)
+    elif outcome.status == "failed":
+        await query.message.reply_text(t(language, "digest_failed"), parse_mode=ParseMode.HTML)
+    with contextlib.suppress(BadRequest):       # one tap per button: it has done its work
+        await query.edit_message_reply_markup(None)
 
 
 def parse_time(value: str) -> str | None:
@@ -559,7 +649,7 @@ async def time_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not args:
         times = await ask.db(chat_store.chat_times, ask.chat_id)
         await ask.say("time_usage", max=MAX_TIMES, times=join_list(times, ask.language) or "—",
-                      timezone=row["timezone"])
+                      timezone=zone_label(row["timezone"]))
         return
     parsed: list[str] = []
     for value in args:
@@ -574,7 +664,7 @@ async def time_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await ask.db(chat_store.set_chat_times, ask.chat_id, times)
     await reschedule_chat(context.application, ask.chat_id)
-    await ask.say("time_ok", times=join_list(times, ask.language), timezone=row["timezone"])
+    await ask.say("time_ok", times=join_list(times, ask.language), timezone=zone_label(row["timezone"]))
 
 
 @functools.lru_cache(maxsize=1)
@@ -593,11 +683,41 @@ def _zones() -> dict[str, str]:
     return zones
 
 
+_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?:(?::|h)?(\d{2}))?$", re.ASCII)
+MAX_OFFSET_HOURS = {"+": 14, "-": 12}     # the Etc/GMT zones that exist
+
+
+def parse_offset(value: str) -> tuple[int, int] | None:
+    """"UTC+2", "+02:00", "GMT-5", "+0530" → (signed hours, minutes); None if not an offset."""
+    match = _OFFSET.match(value.strip().lower())
+    if not match:
+        return None
+    sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+    if minutes >= 60:
+        return None
+    return (hours if sign == "+" else -hours), minutes
+
+
+def offset_zone(hours: int, minutes: int) -> str | None:
+    """A fixed offset as the IANA zone that is exactly it ("Etc/GMT-2" is UTC+2: POSIX signs are
+    inverted); None for offsets no such zone has (half hours, beyond -12/+14)."""
+    if minutes or not -MAX_OFFSET_HOURS["-"] <= hours <= MAX_OFFSET_HOURS["+"]:
+        return None
+    return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+
+
 def resolve_timezone(value: str) -> tuple[str | None, str | None]:
-    """(canonical zone, None) or (None, suggestion or None). Never raises."""
+    """(canonical zone, None) or (None, suggestion or None). Never raises.
+
+    A fixed offset ("UTC+2", "+02:00") is its Etc/GMT zone; one without such a zone gives
+    (None, None) here (the handler explains).
+    """
     key = value.strip().lower()
     if not key or len(key) > 64:
         return None, None
+    offset = parse_offset(key)
+    if offset is not None:
+        return offset_zone(*offset), None
     zones = _zones()
     if key in zones:
         return zones[key], None
@@ -617,7 +737,9 @@ async def timezone_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None
     zone, suggestion = resolve_timezone(value)
     if zone is None:
         shown = truncate(value, 40)
-        if suggestion:
+        if parse_offset(value) is not None:
+            await ask.say("timezone_offset_unsupported", value=shown)
+        elif suggestion:
             await ask.say("timezone_suggest", value=shown, suggestion=suggestion)
         else:
             await ask.say("timezone_invalid", value=shown)
@@ -626,7 +748,8 @@ async def timezone_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None
     await reschedule_chat(context.application, ask.chat_id)
     times = await ask.db(chat_store.chat_times, ask.chat_id)
     local = datetime.fromtimestamp(ask.services.clock(), ZoneInfo(zone)).strftime("%H:%M")
-    await ask.say("timezone_ok", timezone=zone, local=local, times=join_list(times, ask.language) or "—")
+    key = "timezone_fixed_ok" if zone.startswith("Etc/") else "timezone_ok"
+    await ask.say(key, timezone=zone_label(zone), local=local, times=join_list(times, ask.language) or "—")
 
 
 # -- search, settings, help ----------------------------------------------------------------------
@@ -671,20 +794,21 @@ async def settings_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None
     row = await _need_chat(ask)
     if row is None:
         return
-    tags = await ask.db(chat_store.chat_tags, ask.chat_id)
+    choice = await ask.db(load_choice, ask.chat_id)
     times = await ask.db(chat_store.chat_times, ask.chat_id)
     tz = row["timezone"]
     await ask.say(
         "settings", state=t(ask.language, f"state_{row['state']}"),
-        tags=_tags_summary(ask.config, tags, ask.language),
-        times=join_list(times, ask.language) or "—", timezone=tz,
+        topics=_topics(ask.config, choice, ask.language),
+        times=join_list(times, ask.language) or "—", timezone=zone_label(tz),
         last=_when(row["last_digest_at"], tz, ask.language, ask.services.clock()),
     )
 
 
 @command()
 async def help_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = t(ask.language, "help", commands=command_list(ask.language))
+    text = t(ask.language, "help", commands=command_list(ask.language),
+             max=ask.config.digest.max_stories)
     if is_bot_admin(ask.config, ask.update):
         text += t(ask.language, "admin_help", commands=admin_command_list(ask.language))
     await ask.reply(text)
@@ -774,12 +898,13 @@ async def reload_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("reload failed")
         await ask.say("reload_failed", error=truncate(str(exc), 500))
         return
-    await ask.say("reload_ok", summary=truncate(str(result or "ok"), 3000))
+    await ask.reply(reload_summary(str(result or ""), ask.language))
 
 
 # -- fallbacks -----------------------------------------------------------------------------------
 
 
+@in_turn()
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command no handler took: answer politely, unless it was meant for another bot."""
     message = update.effective_message
@@ -794,8 +919,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return                                           # in groups, only answer when named
     services = get_services(context.bot_data)
     row = await services.executor.call(chat_store.get_chat, chat.id)
-    language = pick_language(_user_language(update), row["language"] if row else None,
-                             services.config.telegram.language)
+    language = answer_language(_user_language(update), row, services.config.telegram.language)
     ask = Ask(services, update, language, row)
     if len(message.text) > MAX_COMMAND_CHARS:
         await ask.say("too_long", n=len(message.text), max=MAX_COMMAND_CHARS)
@@ -803,6 +927,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await ask.say("unknown_command", command=truncate(name, 40))
 
 
+@in_turn()
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text that is not a command, in a private chat: point to /help."""
     services = get_services(context.bot_data)
@@ -810,8 +935,7 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if chat is None:
         return
     row = await services.executor.call(chat_store.get_chat, chat.id)
-    language = pick_language(_user_language(update), row["language"] if row else None,
-                             services.config.telegram.language)
+    language = answer_language(_user_language(update), row, services.config.telegram.language)
     await Ask(services, update, language, row).say("text_only")
 
 
@@ -834,6 +958,10 @@ async def my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error; tell the user something went wrong when there is a chat to tell."""
     if not isinstance(update, Update) or update.effective_chat is None:
+        if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+            # getUpdates failing: Telegram unreachable, logged once per change by bot.telegram.health.
+            log.debug("Telegram request failed outside any chat: %s", context.error)
+            return
         log.error("error outside any chat: %s", context.error, exc_info=context.error)
         return
     if isinstance(context.error, Forbidden):
@@ -859,7 +987,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         log.error("error while handling an update: %s", context.error, exc_info=context.error)
     try:
         services = get_services(context.bot_data)
-        language = pick_language(_user_language(update), None, services.config.telegram.language)
+        try:
+            row = await services.executor.call(chat_store.get_chat, update.effective_chat.id)
+        except Exception:  # noqa: BLE001 - the database may be what failed: answer anyway
+            row = None
+        language = answer_language(_user_language(update), row, services.config.telegram.language)
         if update.callback_query is not None:
             await update.callback_query.answer(plain(language, "error"))
         elif update.effective_message is not None:
@@ -870,7 +1002,8 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 COMMAND_HANDLERS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("start", start), ("stop", stop), ("tags", tags_command), ("follow", follow), ("unfollow", unfollow),
-    ("digest", digest), ("time", time_command), ("timezone", timezone_command), ("search", search),
+    ("mute", mute), ("unmute", unmute), ("lang", lang_command), ("digest", digest),
+    ("time", time_command), ("timezone", timezone_command), ("search", search),
     ("settings", settings_command), ("help", help_command), ("stats", stats_command),
     ("feeds", feeds_command), ("reload", reload_command),
 )
@@ -884,6 +1017,7 @@ def register(application: Application) -> None:
     for name, callback in (*COMMAND_HANDLERS, *admin_feeds.COMMAND_HANDLERS):
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     application.add_handler(CallbackQueryHandler(tag_callback, pattern=f"^{TAG_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(more_callback, pattern=f"^{delivery.MORE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(unknown_callback))
     application.add_handler(ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(only_new & filters.COMMAND, unknown_command))

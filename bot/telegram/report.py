@@ -19,6 +19,12 @@ def _when(ts: float | None, tz: str) -> str:
     return datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M")
 
 
+def _topics(row: dict[str, Any]) -> str:
+    """Followed tags ("(all)" = everything) and muted ones: "(all) muted: usa"."""
+    text = row["tags"] or "(all)"
+    return f"{text} muted: {row['mutes']}" if row.get("mutes") else text
+
+
 def subscribers_table(rows: list[dict[str, Any]]) -> str:
     """One line per chat: id (or @address), type, state (with the reason), schedule, tags, journal."""
     if not rows:
@@ -28,7 +34,7 @@ def subscribers_table(rows: list[dict[str, Any]]) -> str:
         state = r["state"] + (f" ({r['blocked_reason']})" if r["blocked_reason"] else "")
         lines.append((
             r["address"] or str(r["chat_id"]), r["type"] + (" [config]" if r["from_config"] else ""), state,
-            r["language"], r["timezone"], r["times"] or "-", r["tags"] or "(all)",
+            r["language"], r["timezone"], r["times"] or "-", _topics(r),
             _when(r["last_digest_at"], r["timezone"]), str(r["stories_sent"]), str(r["pending_runs"]),
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]

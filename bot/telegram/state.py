@@ -10,6 +10,8 @@ from typing import Any
 
 from bot.config.models import Config
 from bot.store.db import DbExecutor
+from bot.telegram.health import TelegramHealth
+from bot.telegram.locks import ChatTurns
 
 SERVICES_KEY = "services"
 ReloadCallback = Callable[[], Awaitable[str] | str]
@@ -29,6 +31,10 @@ class Services:
     digest_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
     # (chat, user) → (is a group administrator, valid until): saves a getChatMember per command.
     admin_cache: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
+    # Each chat's commands, one at a time, waiting outside PTB's shared update slots.
+    chat_turns: ChatTurns = field(default_factory=ChatTurns)
+    # Whether the Bot API answers (fed by every request; logs its changes).
+    telegram_health: TelegramHealth = field(default_factory=TelegramHealth)
 
 
 def get_services(bot_data: dict[str, Any]) -> Services:

@@ -39,16 +39,37 @@ def pick_language(user_code: str | None, stored: str | None, default: str) -> st
     return "fr"
 
 
+def answer_language(user_code: str | None, chat: dict[str, object] | None, default: str) -> str:
+    """The chat's language when it chose one with /lang, else :func:`pick_language`."""
+    stored = str(chat["language"]) if chat else None
+    if chat and chat.get("language_chosen") and stored in LANGUAGES:
+        return stored
+    return pick_language(user_code, stored, default)
+
+
+def zone_label(tz: str) -> str:
+    """A time zone as people write it: "Etc/GMT-2" (POSIX signs are inverted) → "UTC+2"."""
+    match = re.fullmatch(r"Etc/GMT([+-])(\d{1,2})", tz)
+    if not match:
+        return tz
+    return f"UTC{'-' if match.group(1) == '+' else '+'}{int(match.group(2))}"
+
+
 # (command, admin only, French description, English description): the command menus and /help.
 COMMANDS: tuple[tuple[str, bool, str, str], ...] = (
     ("start", False, "S'abonner aux résumés (ou reprendre)", "Subscribe to digests (or resume)"),
     ("stop", False, "Mettre les résumés en pause", "Pause the digests"),
-    ("tags", False, "Choisir les sujets suivis", "Choose the topics you follow"),
-    ("follow", False, "Suivre un sujet : /follow ukraine", "Follow a topic: /follow ukraine"),
-    ("unfollow", False, "Ne plus suivre un sujet", "Stop following a topic"),
+    ("tags", False, "Choisir les sujets (tout, ou une liste)", "Choose topics (everything, or a list)"),
+    ("follow", False, "Ne suivre que certains sujets : /follow ukraine",
+     "Follow only some topics: /follow ukraine"),
+    ("unfollow", False, "Retirer un sujet de la liste suivie", "Remove a topic from the followed list"),
+    ("mute", False, "Ne plus rien recevoir sur un sujet : /mute usa", "Never get a topic: /mute usa"),
+    ("unmute", False, "Recevoir de nouveau un sujet coupé", "Get a muted topic again"),
     ("digest", False, "Recevoir maintenant les nouveautés", "Get what is new right now"),
     ("time", False, "Heures des résumés : /time 07:30 18:00", "Digest times: /time 07:30 18:00"),
-    ("timezone", False, "Fuseau horaire : /timezone Europe/Paris", "Time zone: /timezone Europe/Paris"),
+    ("timezone", False, "Fuseau horaire : /timezone Europe/Paris ou UTC+2",
+     "Time zone: /timezone Europe/Paris or UTC+2"),
+    ("lang", False, "Langue du bot : /lang fr ou /lang en", "Bot language: /lang en or /lang fr"),
     ("search", False, "Chercher dans les articles récents", "Search recent stories"),
     ("settings", False, "Voir vos réglages", "Show your settings"),
     ("help", False, "Aide", "Help"),
@@ -70,42 +91,68 @@ def command_menu(language: str, *, admin: bool = False) -> list[tuple[str, str]]
 _FR: dict[str, str] = {
     "welcome": (
         "👋 <b>Bienvenue !</b> Vous recevrez un résumé de l'actualité internationale "
-        "à {times} ({timezone}), sur {tags}.\n\n"
+        "à {times} ({timezone}).\n{topics}\n\n"
         "<b>Commandes</b>\n{commands}\n\nEnvoyez /digest pour recevoir tout de suite les dernières {window}."
     ),
     "welcome_back": (
-        "👋 <b>Content de vous revoir !</b> Les résumés reprennent à {times} ({timezone}), sur {tags}.\n\n"
+        "👋 <b>Content de vous revoir !</b> Les résumés reprennent à {times} ({timezone}).\n{topics}\n\n"
         "<b>Commandes</b>\n{commands}"
     ),
     "stopped": "⏸ Résumés en pause. Vos réglages sont conservés : /start pour reprendre.",
     "already_stopped": "Les résumés sont déjà en pause. /start pour reprendre.",
     "not_subscribed": "Ce chat n'est pas encore abonné : envoyez /start.",
     "not_subscribed_group": "Ce groupe n'est pas encore abonné : un administrateur peut envoyer /start.",
-    "all_tags": "tous les sujets",
-    "n_tags": "{n} sujets",
+    "topics_all": "Sujets : tous",
+    "topics_all_but": "Tous les sujets sauf : {labels}",
+    "topics_only": "Sujets suivis : {labels}",
+    "topics_muted": "Sujets coupés : {labels}",
+    "n_more_tags": "{n} autres (/tags)",
     "tags_intro": (
-        "<b>Sujets suivis</b>\nTouchez un sujet pour le suivre ou ne plus le suivre (✓ = suivi). "
-        "Aucun sujet coché : vous recevez tout."
+        "<b>Sujets</b>\n« Tout » : toutes les nouvelles. Touchez un sujet pour ne recevoir que lui "
+        "(puis d'autres) ; ✓ = suivi, 🔇 = coupé (/unmute pour le rétablir)."
     ),
+    "everything_button": "Tout",
+    "tap_everything": "Vous recevez tous les sujets.",
     "no_tags_configured": "Aucun sujet n'est configuré pour l'instant.",
     "tag_on": "✓ {label} : suivi",
     "tag_off": "{label} : plus suivi",
     "tag_gone": "Ce sujet n'existe plus : voici la liste à jour.",
     "button_gone": "Ce bouton ne fonctionne plus : envoyez /tags pour une liste à jour.",
-    "follow_usage": "Indiquez un sujet : <code>/follow ukraine</code>. Sujets : {tags}",
-    "unfollow_usage": "Indiquez un sujet : <code>/unfollow ukraine</code>. Suivis : {tags}",
+    "follow_usage": "Indiquez un sujet : <code>/follow ukraine</code> (la liste : /tags).\n{topics}",
+    "unfollow_usage": "Indiquez un sujet : <code>/unfollow ukraine</code>.\n{topics}",
+    "mute_usage": "Indiquez un sujet à couper : <code>/mute usa</code> (la liste : /tags).\n{topics}",
+    "unmute_usage": "Indiquez un sujet coupé : <code>/unmute usa</code>.\n{topics}",
     "followed": "✓ Vous suivez maintenant : {labels}.",
+    "followed_only": (
+        "✓ Vous ne suivez plus que : {labels} (au lieu de tous les sujets). Ajoutez-en avec /follow ; "
+        "« Tout » dans /tags pour tout recevoir de nouveau."
+    ),
     "unfollowed": "Vous ne suivez plus : {labels}.",
+    "muted": "🔇 Sujet coupé : {labels}. Aucun sujet qui en parle ne vous sera envoyé.",
+    "unmuted": "🔈 Sujet rétabli : {labels}.",
     "already_followed": "Vous suivez déjà : {labels}.",
     "not_followed": "Vous ne suiviez pas : {labels}.",
-    "now_everything": "Plus aucun sujet coché : vous recevrez toutes les nouvelles.",
-    "unknown_tag_suggest": (
-        "Je ne connais pas le sujet « {word} ». Vouliez-vous "
-        "dire <code>/{command} {suggestion}</code> ?"
+    "not_followed_everything": (
+        "Vous suivez tous les sujets : rien à retirer. Pour ne plus rien recevoir sur {labels} : "
+        "<code>/mute {first}</code>."
     ),
-    "unknown_tag": "Je ne connais pas le sujet « {word} ». Sujets : {tags}",
+    "already_muted": "Sujet déjà coupé : {labels}.",
+    "not_muted": "Ce sujet n'est pas coupé : {labels}.",
+    "now_everything": "Liste vide : vous recevez de nouveau toutes les nouvelles.",
+    "unknown_tag_suggest": (
+        "Je ne connais pas le sujet « {word} ». Vouliez-vous dire : {suggestions} ? "
+        "Par exemple <code>/{command} {first}</code>."
+    ),
+    "unknown_tag": "Je ne connais pas le sujet « {word} ». /tags montre la liste des sujets.",
+    "lang_usage": (
+        "Langue : français. Écrivez <code>/lang en</code> pour l'anglais (ou <code>/lang fr</code>)."
+    ),
+    "lang_ok": "Langue : français. Tous les messages de ce chat seront en français.",
+    "more_button": "Voir la suite ({n})",
+    "more_gone": "Ce bouton a expiré : envoyez /digest pour les sujets que vous n'avez pas vus.",
+    "more_none": "Plus rien à voir dans ce résumé : tout vous a été envoyé.",
     "nothing_new": "Rien de nouveau depuis votre dernier résumé.",
-    "digest_busy": "Un résumé est déjà en cours d'envoi pour ce chat.",
+    "digest_busy": "Un résumé est déjà en route pour ce chat : il contiendra tout ce qui est nouveau.",
     "digest_failed": "Le résumé n'a pas pu être envoyé en entier ; la suite partira automatiquement.",
     "time_usage": (
         "Indiquez une ou plusieurs heures : <code>/time 07:30 18:00</code> (au plus {max}).\n"
@@ -126,11 +173,19 @@ _FR: dict[str, str] = {
         "dire <code>/timezone {suggestion}</code> ?"
     ),
     "timezone_ok": "🌍 Fuseau horaire : {timezone} (il est {local} là-bas). Résumés à {times}.",
+    "timezone_fixed_ok": (
+        "🌍 Fuseau horaire : {timezone}, un décalage fixe, sans heure d'été (un lieu comme "
+        "<code>Europe/Paris</code> la suit). Il est {local} là-bas. Résumés à {times}."
+    ),
+    "timezone_offset_unsupported": (
+        "« {value} » n'est pas un fuseau horaire connu : les décalages fixes vont d'heure en heure, "
+        "de UTC-12 à UTC+14. Donnez un lieu : <code>/timezone Asia/Kolkata</code>."
+    ),
     "search_usage": "Indiquez des mots à chercher : <code>/search Corée du Nord</code>",
     "search_none": "Aucun article récent ne correspond à « {words} ».",
     "search_header": "🔎 <b>{words}</b> — {n} résultat(s), les plus récents d'abord :",
     "settings": (
-        "⚙️ <b>Réglages</b>\nÉtat : {state}\nSujets : {tags}\nHeures : {times}\nFuseau : {timezone}\n"
+        "⚙️ <b>Réglages</b>\nÉtat : {state}\n{topics}\nHeures : {times}\nFuseau : {timezone}\n"
         "Dernier résumé : {last}\nLangue : français"
     ),
     "state_active": "actif",
@@ -139,8 +194,12 @@ _FR: dict[str, str] = {
     "never": "jamais",
     "help": (
         "<b>newsbot</b> vous envoie un résumé de l'actualité internationale aux heures choisies : "
-        "les histoires nouvelles ou qui ont grossi depuis le dernier résumé, chacune une seule fois, "
-        "classées par nombre de sources.\n\n<b>Commandes</b>\n{commands}\n\n"
+        "les sujets nouveaux ou qui ont grossi depuis le dernier résumé, chacun une seule fois.\n"
+        "Classement : par nombre de sources, le plus récent d'abord à égalité ; un sujet sans nouvel "
+        "article depuis plus de 24 h passe après les plus frais. Au plus {max} sujets par résumé : "
+        "« Voir la suite » envoie les suivants, et /digest les propose aussi.\n"
+        "Vous suivez tout, ou seulement une liste (/follow) ; rien de ce qui porte un sujet coupé "
+        "(/mute) ne vous est envoyé.\n\n<b>Commandes</b>\n{commands}\n\n"
         "Dans un groupe, seuls les administrateurs changent les réglages ; tout le monde peut utiliser "
         "/digest, /search et /help."
     ),
@@ -154,7 +213,7 @@ _FR: dict[str, str] = {
     "error": "Désolé, quelque chose s'est mal passé. Réessayez dans un instant.",
     "stats": (
         "📊 <b>Statistiques</b>\nFlux : {feeds_ok} ok, {feeds_failing} en erreur, {feeds_dead} morts\n"
-        "24 h : {articles_24h} articles, {clusters_24h} histoires\n"
+        "24 h : {articles_24h} articles, {clusters_24h} sujets\n"
         "Abonnés : {chats_active} actifs, {chats_paused} en pause, {chats_blocked} bloqués\n"
         "Dernière collecte : {last_poll}\nDernier résumé : {last_digest}\nRésumés en attente : {pending}"
     ),
@@ -162,7 +221,9 @@ _FR: dict[str, str] = {
     "feeds_none": "✅ Tous les flux fonctionnent.",
     "feeds_header": "<b>Flux en erreur ou morts</b> ({n})",
     "feed_line": "{mark} <b>{name}</b> — {errors} erreur(s) depuis {since}\n    {error}",
-    "reload_ok": "🔄 {summary}",
+    "reload_ok": "🔄 Configuration relue : {feeds} flux, {tags} sujets.",
+    "reload_refused": "⚠️ Configuration non relue (celle en service est gardée) : {problems}",
+    "reload_other": "🔄 {summary}",
     "reload_unavailable": "Le rechargement n'est pas disponible pour l'instant.",
     "reload_failed": "Échec du rechargement : {error}",
     "addfeed_usage": (
@@ -188,42 +249,65 @@ _FR: dict[str, str] = {
 
 _EN: dict[str, str] = {
     "welcome": (
-        "👋 <b>Welcome!</b> You will get a digest of world news at {times} ({timezone}), "
-        "covering {tags}.\n\n<b>Commands</b>\n{commands}\n\nSend /digest to get the last {window} now."
+        "👋 <b>Welcome!</b> You will get a digest of world news at {times} ({timezone}).\n"
+        "{topics}\n\n<b>Commands</b>\n{commands}\n\nSend /digest to get the last {window} now."
     ),
     "welcome_back": (
-        "👋 <b>Welcome back!</b> Digests resume at {times} ({timezone}), covering {tags}.\n\n"
+        "👋 <b>Welcome back!</b> Digests resume at {times} ({timezone}).\n{topics}\n\n"
         "<b>Commands</b>\n{commands}"
     ),
     "stopped": "⏸ Digests paused. Your settings are kept: /start to resume.",
     "already_stopped": "Digests are already paused. /start to resume.",
     "not_subscribed": "This chat is not subscribed yet: send /start.",
     "not_subscribed_group": "This group is not subscribed yet: an administrator can send /start.",
-    "all_tags": "all topics",
-    "n_tags": "{n} topics",
+    "topics_all": "Topics: all",
+    "topics_all_but": "All topics except: {labels}",
+    "topics_only": "Followed topics: {labels}",
+    "topics_muted": "Muted topics: {labels}",
+    "n_more_tags": "{n} more (/tags)",
     "tags_intro": (
-        "<b>Followed topics</b>\nTap a topic to follow or unfollow it (✓ = followed). "
-        "No topic ticked: you get everything."
+        "<b>Topics</b>\n“Everything”: all the news. Tap a topic to get only that one (then add "
+        "others); ✓ = followed, 🔇 = muted (/unmute to restore it)."
     ),
+    "everything_button": "Everything",
+    "tap_everything": "You get all topics.",
     "no_tags_configured": "No topics are configured yet.",
     "tag_on": "✓ {label}: followed",
     "tag_off": "{label}: unfollowed",
     "tag_gone": "That topic no longer exists: here is the current list.",
     "button_gone": "This button no longer works: send /tags for a current list.",
-    "follow_usage": "Name a topic: <code>/follow ukraine</code>. Topics: {tags}",
-    "unfollow_usage": "Name a topic: <code>/unfollow ukraine</code>. Followed: {tags}",
+    "follow_usage": "Name a topic: <code>/follow ukraine</code> (the list: /tags).\n{topics}",
+    "unfollow_usage": "Name a topic: <code>/unfollow ukraine</code>.\n{topics}",
+    "mute_usage": "Name a topic to mute: <code>/mute usa</code> (the list: /tags).\n{topics}",
+    "unmute_usage": "Name a muted topic: <code>/unmute usa</code>.\n{topics}",
     "followed": "✓ You now follow: {labels}.",
+    "followed_only": (
+        "✓ You now follow only: {labels} (instead of all topics). Add more with /follow; "
+        "“Everything” in /tags to get all the news again."
+    ),
     "unfollowed": "You no longer follow: {labels}.",
+    "muted": "🔇 Topic muted: {labels}. No story about it will be sent to you.",
+    "unmuted": "🔈 Topic restored: {labels}.",
     "already_followed": "You already follow: {labels}.",
     "not_followed": "You were not following: {labels}.",
-    "now_everything": "No topic ticked any more: you will get all the news.",
-    "unknown_tag_suggest": (
-        "I don't know the topic “{word}”. Did you mean "
-        "<code>/{command} {suggestion}</code>?"
+    "not_followed_everything": (
+        "You follow all topics: nothing to remove. To never get {labels}: <code>/mute {first}</code>."
     ),
-    "unknown_tag": "I don't know the topic “{word}”. Topics: {tags}",
+    "already_muted": "Topic already muted: {labels}.",
+    "not_muted": "This topic is not muted: {labels}.",
+    "now_everything": "List empty: you get all the news again.",
+    "unknown_tag_suggest": (
+        "I don't know the topic “{word}”. Did you mean: {suggestions}? "
+        "For example <code>/{command} {first}</code>."
+    ),
+    "unknown_tag": "I don't know the topic “{word}”. /tags shows the list of topics.",
+    "lang_usage": "Language: English. Write <code>/lang fr</code> for French (or <code>/lang en</code>).",
+    "lang_ok": "Language: English. Every message in this chat will be in English.",
+    "more_button": "More ({n})",
+    "more_gone": "This button has expired: send /digest for the stories you have not seen.",
+    "more_none": "Nothing more in this digest: you have seen it all.",
     "nothing_new": "Nothing new since your last digest.",
-    "digest_busy": "A digest is already being sent to this chat.",
+    "digest_busy": "A digest is already on its way to this chat: it will hold everything new.",
     "digest_failed": "The digest could not be sent in full; the rest will follow automatically.",
     "time_usage": (
         "Give one or more times: <code>/time 07:30 18:00</code> (at most {max}).\n"
@@ -239,11 +323,19 @@ _EN: dict[str, str] = {
         "mean <code>/timezone {suggestion}</code>?"
     ),
     "timezone_ok": "🌍 Time zone: {timezone} (it is {local} there). Digests at {times}.",
+    "timezone_fixed_ok": (
+        "🌍 Time zone: {timezone}, a fixed offset with no daylight saving (a place like "
+        "<code>Europe/London</code> follows it). It is {local} there. Digests at {times}."
+    ),
+    "timezone_offset_unsupported": (
+        "“{value}” is not a known time zone: fixed offsets go by whole hours, from UTC-12 to "
+        "UTC+14. Name a place: <code>/timezone Asia/Kolkata</code>."
+    ),
     "search_usage": "Give words to search for: <code>/search North Korea</code>",
     "search_none": "No recent story matches “{words}”.",
     "search_header": "🔎 <b>{words}</b> — {n} result(s), most recent first:",
     "settings": (
-        "⚙️ <b>Settings</b>\nState: {state}\nTopics: {tags}\nTimes: {times}\nTime zone: {timezone}\n"
+        "⚙️ <b>Settings</b>\nState: {state}\n{topics}\nTimes: {times}\nTime zone: {timezone}\n"
         "Last digest: {last}\nLanguage: English"
     ),
     "state_active": "active",
@@ -252,7 +344,12 @@ _EN: dict[str, str] = {
     "never": "never",
     "help": (
         "<b>newsbot</b> sends you a digest of world news at the times you choose: the stories that "
-        "are new or grew since your last digest, each only once, ranked by number of sources.\n\n"
+        "are new or grew since your last digest, each only once.\n"
+        "Ranking: by number of sources, the most recent first among equals; a story with no new "
+        "article for more than 24 h comes after the fresher ones. At most {max} stories per digest: "
+        "“More” sends the next ones, and /digest offers them too.\n"
+        "You follow everything, or only a list (/follow); nothing carrying a muted topic (/mute) "
+        "is ever sent.\n\n"
         "<b>Commands</b>\n{commands}\n\nIn a group only administrators change the settings; "
         "anyone may use /digest, /search and /help."
     ),
@@ -274,7 +371,9 @@ _EN: dict[str, str] = {
     "feeds_none": "✅ All feeds are working.",
     "feeds_header": "<b>Failing or dead feeds</b> ({n})",
     "feed_line": "{mark} <b>{name}</b> — {errors} error(s) since {since}\n    {error}",
-    "reload_ok": "🔄 {summary}",
+    "reload_ok": "🔄 Configuration reloaded: {feeds} feeds, {tags} topics.",
+    "reload_refused": "⚠️ Configuration not reloaded (the running one is kept): {problems}",
+    "reload_other": "🔄 {summary}",
     "reload_unavailable": "Reloading is not available right now.",
     "reload_failed": "Reload failed: {error}",
     "addfeed_usage": (
@@ -314,6 +413,20 @@ def plain(language: str, key: str, **values: object) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", t(language, key, **values)))
 
 
+_RELOADED = re.compile(r"^config reloaded: (\d+) feeds?, (\d+) tags?$")
+_NOT_RELOADED = "config not reloaded: "
+
+
+def reload_summary(summary: str, language: str) -> str:
+    """The feed scheduler's one English line about a reload, in ``language`` (/reload, /addfeed)."""
+    done = _RELOADED.match(summary)
+    if done:
+        return t(language, "reload_ok", feeds=int(done.group(1)), tags=int(done.group(2)))
+    if summary.startswith(_NOT_RELOADED):
+        return t(language, "reload_refused", problems=summary[len(_NOT_RELOADED):][:3000])
+    return t(language, "reload_other", summary=(summary or "ok")[:3000])
+
+
 def command_list(language: str, *, admin: bool = False) -> Html:
     """"/start — description" lines for the welcome and help texts."""
     return Html("\n".join(f"/{name} — {esc(desc)}" for name, desc in command_menu(language)
@@ -336,10 +449,12 @@ def duration_text(seconds: float, language: str) -> str:
     return f"{max(1, round(seconds / 60))} min"
 
 
-def join_list(items: Iterable[str], language: str) -> str:
-    """"a, b et c" / "a, b and c"."""
+def join_list(items: Iterable[str], language: str, *, alternatives: bool = False) -> str:
+    """"a, b et c" / "a, b and c"; with ``alternatives`` "a, b ou c" / "a, b or c"."""
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
+    if alternatives:
+        return ", ".join(items[:-1]) + (" ou " if language == "fr" else " or ") + items[-1]
     last = " et " if language == "fr" else " and "
     return ", ".join(items[:-1]) + last + items[-1]
