@@ -23,7 +23,8 @@ def newsbot(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("usage:")]
+    lines = [line for line in result.stderr.strip().splitlines()      # argparse's usage block aside
+             if not line.startswith(("usage:", " "))]
     assert len(lines) == 1, result.stderr
     return lines[0]
 
