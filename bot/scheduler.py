@@ -206,10 +206,12 @@ class FeedScheduler:
             self._move_job(feed, float(state["next_due_at"]))
 
     def _move_job(self, feed: FeedConfig, due: float) -> None:
+        """Next run in ``due - clock()`` seconds (never in the past). Relative, because the
+        scheduler runs on the wall clock and ``self.clock`` may be another (tests)."""
         job = self.scheduler.get_job(self._job_id(feed))
         if job is not None:
-            due = max(due, self.clock())
-            job.modify(next_run_time=datetime.fromtimestamp(due, UTC))
+            delay = max(0.0, due - self.clock())
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
 
     @property
     def health(self) -> StorageHealth:
