@@ -265,8 +265,19 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "samples": samples, "stop_seconds": stop_seconds, "feed_server": feed_stats, "bot_api": bot_stats,
         "db": final_db, "deliveries": compare_deliveries(config.storage.path, sent_log),
         "integrity": integrity_ok(config.storage.path), "warnings": dict(counter.counts.most_common(12)),
-        "growth": growth,
+        "growth": growth, "run_seconds": stop_started - started,
     }
+
+
+def poll_rate(args: argparse.Namespace, result: dict[str, Any]) -> str:
+    """Feed requests per feed per minute against the configured rate (60 / feed interval).
+    Faulted requests back off (up to max_backoff), so with faults the measured rate is lower."""
+    minutes = result["run_seconds"] / 60
+    measured = result["feed_server"]["requests"] / args.feeds / minutes
+    configured = 60 / args.feed_interval
+    return (f"poll rate: {measured:.2f} fetches per feed per minute, configured {configured:.2f} "
+            f"({100 * measured / configured:.0f} %; {result['feed_server']['faulted']} of "
+            f"{result['feed_server']['requests']} requests faulted, those feeds back off)")
 
 
 def top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, n: int = 12) -> list[str]:
@@ -393,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     samples = result["samples"]
     ok, lines = verdict(samples, result)
     print("\nfeed server:", result["feed_server"])
+    print(poll_rate(args, result))
     print("fake Bot API:", result["bot_api"])
     print("database:", result["db"])
     print("delivery window (journal sent_at − server accept), ms:", result["deliveries"]["window_ms"])

@@ -7,7 +7,8 @@ we report, then runs the real code on it:
           fetch → parse → tag → store → dedup (bot.pipeline.poll_once)
   digest  building the first digest of one chat that follows five tags (select + rank + render)
   search  one FTS query, as /search runs it
-and prints articles/s, digest build time, database size and peak resident memory.
+and prints the start-up check's cost (``PRAGMA quick_check``, run before every writing command),
+articles/s, digest build time, database size and peak resident memory.
 
 Run: .venv/bin/python bench/store_scale.py [--size 1000000] [--dir /tmp]
 """
@@ -36,6 +37,7 @@ from bot.pipeline import poll_once  # noqa: E402
 from bot.prepare import worker_pids  # noqa: E402
 from bot.store import DbExecutor, open_database  # noqa: E402
 from bot.store.chats import search_stories, set_chat_tags, upsert_chat  # noqa: E402
+from bot.store.db import check_database  # noqa: E402
 from bot.telegram.delivery import build_dry_run  # noqa: E402
 
 FOLLOWED = ["ukraine", "russia", "north-korea", "nato", "eu"]
@@ -73,6 +75,9 @@ def main() -> None:
         child.join()
         print(f"store: {args.size:,} articles filled in {time.perf_counter() - started:.0f} s, "
               f"{path.stat().st_size / 1e6:,.0f} MB")
+        started = time.perf_counter()
+        check_database(path)        # what run and poll do before starting
+        print(f"start-up check (PRAGMA quick_check, page cache warm): {time.perf_counter() - started:.2f} s")
         with serve_directory(samples_dir()) as base:
             config = demo_config(base, path)
             config = dataclasses.replace(config, storage=StorageConfig(path=path))

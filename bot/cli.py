@@ -12,20 +12,48 @@ import csv
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Config, config_path, load_config, parse_duration
 from bot.errors import ConfigError, NewsbotError
 from bot.models import FeedPollOutcome
 
+if TYPE_CHECKING:
+    from bot.store.lock import InstanceLock
+
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    config = load_config(args.config)
+    args.db_path = config.storage.path          # for main's one-line database errors
+    return config
+
+
+ONE_SHOT_WAIT = 600.0      # seconds a command waits for a one-shot writer (poll --once, retag) to finish
+
+
+def _lock(config: Config, command: str) -> InstanceLock:
+    """Before a command that writes: one newsbot per database (bot/store/lock.py); a long-running
+    one also refuses a damaged database (``PRAGMA quick_check``: seconds on a large file, so not
+    for one-shot commands, which stop at the first damaged page they meet). Use as ``with``."""
+    from bot.store.db import check_database
+    from bot.store.lock import LONG_RUNNING, InstanceLock
+
+    lock = InstanceLock(config.storage.path, command).acquire(
+        ONE_SHOT_WAIT, notify=lambda line: print(f"newsbot: {line}", file=sys.stderr))
+    try:
+        if command in LONG_RUNNING:
+            check_database(config.storage.path)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -38,6 +66,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)
     print(config_summary(config))
     return 0
+
+
 
 
 def _since(value: str | None) -> float | None:
@@ -57,7 +87,7 @@ def _sqlite_int(value: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid int value: {value!r}") from None
     if not -(2**63) <= number < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} is out of range (at most 19 digits)")
+        raise argparse.ArgumentTypeError(f"{value} is out of range (too large for a 64-bit integer)")
     return number
 
 
@@ -75,27 +105,36 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if not args.once:
         from bot.service import run_poller
 
-        return run_poller(config)
-    executor = DbExecutor(config.storage.path)
-    progress = PollProgress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
-    try:
-        with logs_above_bars(progress.tty):
-            outcomes = asyncio.run(poll_once(
-                config, executor, feed_names=args.feed, progress=progress, dedup_progress=progress.deciding
-            ))
-    finally:
-        executor.close()
-        progress.done()
+        with _lock(config, "poll"):
+            return run_poller(config)
+    with _lock(config, "poll --once"):
+        executor = DbExecutor(config.storage.path)
+        progress = PollProgress(len(args.feed) if args.feed else sum(f.enabled for f in config.feeds))
+        try:
+            with logs_above_bars(progress.tty):
+                outcomes = asyncio.run(poll_once(
+                    config, executor, feed_names=args.feed, progress=progress,
+                    dedup_progress=progress.deciding,
+                ))
+        finally:
+            executor.close()
+            progress.done()
     print(poll_table(outcomes))
+    storage = next((o.error for o in outcomes if o.storage), "")
+    if storage:                                     # the feeds are fine, the database is not
+        print(f"newsbot: {storage}", file=sys.stderr)
+        return EXIT_STORAGE_FAILED
     return poll_status(outcomes)
 
 
 # `newsbot poll --once` exit statuses, for cron and monitoring (README, `poll --help`).
+EXIT_STORAGE_FAILED = 1      # the database failed (disk full, damaged, locked), not the feeds
 EXIT_SOME_FEEDS_FAILED = 3
 EXIT_ALL_FEEDS_FAILED = 4
 POLL_EPILOG = (
     f"exit status of --once: 0 no feed failed, {EXIT_SOME_FEEDS_FAILED} some feeds failed, "
-    f"{EXIT_ALL_FEEDS_FAILED} every feed failed, 1 bad config or arguments"
+    f"{EXIT_ALL_FEEDS_FAILED} every feed failed, {EXIT_STORAGE_FAILED} bad config or arguments, "
+    "or the database could not be written (disk full, damaged, locked)"
 )
 
 
@@ -111,15 +150,18 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     """Per-feed polling state."""
     from bot.reports import feeds_table
     from bot.store import open_database
+    from bot.store.db import open_snapshot
     from bot.store.feeds import all_feed_states
+    from bot.store.health import disk_full
 
     config = _load(args)
-    db = open_database(config.storage.path)
+    full = disk_full(config.storage.path) or ""
+    db = open_snapshot(config.storage.path) if full else open_database(config.storage.path)
     states = all_feed_states(db)
     if not states:
         print("no feed polled yet (run: newsbot poll --once)")
         return 0
-    print(feeds_table(states, time.time()))
+    print(feeds_table(states, time.time(), full))
     return 0
 
 
@@ -284,15 +326,16 @@ def cmd_retag(args: argparse.Namespace) -> int:
 
     config = _load(args)
     since = _since(args.since or "30d") or 0.0
-    db = open_database(config.storage.path)
-    feed_tags = {f.name: f.tags for f in config.feeds}
-    progress = CountProgress("re-tagging", "articles")
-    try:
-        with logs_above_bars(progress.tty):
-            changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(), feed_tags,
-                                     progress=progress)
-    finally:
-        progress.done()
+    with _lock(config, "retag"):
+        db = open_database(config.storage.path)
+        feed_tags = {f.name: f.tags for f in config.feeds}
+        progress = CountProgress("re-tagging", "articles")
+        try:
+            with logs_above_bars(progress.tty):
+                changed = retag_articles(db, Tagger.from_config(config.tags), since, time.time(),
+                                         feed_tags, progress=progress)
+        finally:
+            progress.done()
     print(f"re-tagged articles of the last {args.since}: {changed} changed")
     return 0
 
@@ -301,7 +344,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run everything: feed polling, digests and the Telegram bot, until Ctrl-C / SIGTERM."""
     from bot.telegram.app import run_bot
 
-    return run_bot(_load(args))
+    config = _load(args)
+    with _lock(config, "run"):
+        return run_bot(config)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -468,6 +513,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        # A damaged, full or locked database met mid-command (`export` half printed): one line.
+        from bot.store.health import as_storage_error
+
+        error = as_storage_error(exc, getattr(args, "db_path", "the database"))
+        if error is None:
+            raise
+        print(f"newsbot: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

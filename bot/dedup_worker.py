@@ -25,6 +25,7 @@ from bot import dedup
 from bot.errors import StorageError
 from bot.store import DbExecutor
 from bot.store.articles import count_undecided
+from bot.store.health import StorageHealth
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ class DedupWorker:
     (:meth:`start`, woken by :meth:`notify` after each poll that stored new articles)."""
 
     def __init__(self, executor: DbExecutor, clock: Callable[[], float] = time.time, batch: int = BATCH,
-                 retry_delay: float = RETRY_DELAY):
+                 retry_delay: float = RETRY_DELAY, health: StorageHealth | None = None):
         self.executor = executor
+        self.health = health          # the poller's: a storage failure is said once per change
         self.clock = clock
         self.batch = batch
         self.retry_delay = retry_delay
@@ -99,7 +101,10 @@ class DedupWorker:
                 # stay stored and undecided; try again later rather than spin or die.
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 known = isinstance(exc, sqlite3.DatabaseError | StorageError)
-                log.log(logging.ERROR, "dedup backlog: %s; retrying in %.0f s", self.last_error,
-                        self.retry_delay, exc_info=not known)
+                if known and self.health is not None:
+                    self.health.failed(exc)
+                else:
+                    log.log(logging.ERROR, "dedup backlog: %s; retrying in %.0f s", self.last_error,
+                            self.retry_delay, exc_info=not known)
                 await asyncio.sleep(self.retry_delay)
                 self._wake.set()

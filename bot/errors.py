@@ -5,7 +5,7 @@
     ├── FeedError(url)       something went wrong with one feed
     │   ├── FetchError       network, HTTP status, timeout, size cap, redirects
     │   └── ParseError       the body is not a feed
-    ├── StorageError         the database could not be opened or migrated
+    ├── StorageError(kind)   the database could not be opened, migrated or written
     └── DeliveryError        Telegram refused or failed to take a message
 
 Foreign exceptions (httpx, sqlite3, telegram) are translated once, where they are caught, with
@@ -60,7 +60,12 @@ class ParseError(FeedError):
 
 
 class StorageError(NewsbotError):
-    """The database could not be opened, migrated or written."""
+    """The database could not be opened, migrated or written. ``kind`` names the cause when
+    known ("disk-full", "locked", "corrupt", "io-error"; see ``bot.store.health``)."""
+
+    def __init__(self, message: str, kind: str = ""):
+        super().__init__(message)
+        self.kind = kind
 
 
 class DeliveryError(NewsbotError):

@@ -25,9 +25,10 @@ from bot.errors import FeedError, FetchError
 from bot.fetch import Fetcher
 from bot.models import FeedPollOutcome, FetchResult, ParsedFeed
 from bot.prepare import Preparer, Stages
-from bot.store import DbExecutor
+from bot.store import DbExecutor, health
 from bot.store import feeds as feed_store
 from bot.store.articles import save_articles
+from bot.store.health import StorageHealth
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ class Pipeline:
         self.fetcher = fetcher
         self.clock = clock
         self.preparer = Preparer(stages.config.polling.parse_processes)
-        self.dedup = DedupWorker(executor, clock)
+        self.health = StorageHealth(executor.path, clock)
+        self.dedup = DedupWorker(executor, clock, health=self.health)
         self._running: set[str] = set()
 
     @property
@@ -77,15 +79,32 @@ class Pipeline:
         """Poll ``feed`` if it is due (or ``force``); never raises for a feed's own failure."""
         if feed.name in self._running:
             return FeedPollOutcome(feed=feed.name, status="skipped", error="already polling")
+        if self.health.last_error_kind == health.CORRUPT:     # write nothing more into it
+            return FeedPollOutcome(feed=feed.name, status="error", error=self.health.last_error,
+                                   storage=health.CORRUPT)
         self._running.add(feed.name)
         started = time.monotonic()
         try:
-            return await self._poll(feed, force=force, started=started)
-        except Exception as exc:  # a bug must not take other feeds down: record it on this feed
-            log.exception("internal error while polling %s", feed.name)
-            return await self._fail(feed, None, f"internal error: {type(exc).__name__}: {exc}", started)
+            try:
+                outcome = await self._poll(feed, force=force, started=started)
+            except Exception as exc:  # a bug must not take other feeds down: record it on this feed
+                if health.error_kind(exc) is not None:
+                    raise
+                log.exception("internal error while polling %s", feed.name)
+                return await self._fail(feed, None, f"internal error: {type(exc).__name__}: {exc}", started)
+        except Exception as exc:
+            if (kind := health.classify(exc, self.executor.path)) is None:
+                raise
+            # The database itself failed (disk full, damaged, locked too long): the same for every
+            # feed, so it is said once per change of state, and not recorded on the feed (that
+            # write would fail too). Nothing is lost: the feed is polled again next time.
+            return FeedPollOutcome(feed=feed.name, status="error", error=self.health.failed(exc),
+                                   storage=kind, elapsed=time.monotonic() - started)
         finally:
             self._running.discard(feed.name)
+        if outcome.status != "skipped":
+            self.health.ok()                       # this poll's writes went through
+        return outcome
 
     async def _poll(self, feed: FeedConfig, *, force: bool, started: float) -> FeedPollOutcome:
         state = await self.executor.call(feed_store.feed_state, feed.name)
@@ -103,13 +122,15 @@ class Pipeline:
         except FetchError as exc:
             return await self._fail(feed, state, str(exc), started, exc.status, exc.retry_after)
         if result.not_modified:
-            return await self._not_modified(feed, state, result, started)
+            return await self._not_modified(feed, state, result, started, now)
         try:
             parsed = await self.preparer.prepare(result, feed, self.stages, now)
         except FeedError as exc:
             return await self._fail(feed, state, str(exc), started, result.status)
+        # From the poll's start, not its end: the scheduler re-arms the feed's job at this time,
+        # so a feed with a 10 s interval is polled every 10 s however long a poll takes.
         due = backoff.next_due_after_success(
-            self.clock(), feed.interval, self.config.polling.jitter, parsed.ttl_seconds
+            now, feed.interval, self.config.polling.jitter, parsed.ttl_seconds
         )
         new_ids, updated_ids, unchanged = await self.executor.call(
             store_parsed, state["id"], parsed, result, due, now
@@ -124,11 +145,11 @@ class Pipeline:
         )
 
     async def _not_modified(
-        self, feed: FeedConfig, state: dict, result: FetchResult, started: float
+        self, feed: FeedConfig, state: dict, result: FetchResult, started: float, polled_at: float
     ) -> FeedPollOutcome:
         now = self.clock()
         due = backoff.next_due_after_success(
-            now, feed.interval, self.config.polling.jitter, state["ttl_seconds"]
+            polled_at, feed.interval, self.config.polling.jitter, state["ttl_seconds"]
         )
         await self.executor.call(
             lambda db: feed_store.record_success(
@@ -203,5 +224,6 @@ async def poll_once(
         pipeline = Pipeline(Stages.from_config(config), executor, fetcher, clock)
         await pipeline.sync_feeds()
         outcomes = await pipeline.poll_many(feeds, force=True, progress=progress)
-    await pipeline.dedup.drain(dedup_progress)
+    if pipeline.health.healthy:        # else the articles stay undecided until the store works
+        await pipeline.dedup.drain(dedup_progress)
     return outcomes

@@ -116,11 +116,15 @@ def poll_table(outcomes: Sequence[FeedPollOutcome]) -> str:
     return table(headers, rows) + "\n" + totals
 
 
-def feeds_table(states: Sequence[dict[str, Any]], now: float) -> str:
+def feeds_table(states: Sequence[dict[str, Any]], now: float, storage: str = "") -> str:
+    """Per-feed state; ``storage`` (a "disk full: …" line) marks every enabled feed and heads the
+    table: the feeds table cannot record it, its writes are what fails."""
     rows = []
     for s in states:
         if not s["enabled"]:
             state = "disabled"
+        elif storage:
+            state = storage.split(":", 1)[0]
         elif s["dead"]:
             state = "DEAD"
         elif s["error_count"]:
@@ -132,7 +136,8 @@ def feeds_table(states: Sequence[dict[str, Any]], now: float) -> str:
             note = f"moved permanently to {display_url(s['permanent_url'])}; " + note
         rows.append((s["name"], state, s["last_status"] or "", ago(s["last_success_at"], now),
                      ago(s["next_due_at"], now) if s["enabled"] else "", note[:90]))
-    return table(("feed", "state", "http", "last success", "next due", "last error / note"), rows)
+    text = table(("feed", "state", "http", "last success", "next due", "last error / note"), rows)
+    return f"{storage}\n{text}" if storage else text
 
 
 def export_records(db: Database, since: float | None) -> Iterator[dict[str, Any]]:

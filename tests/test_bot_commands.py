@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -428,3 +429,31 @@ async def test_command_answers_survive_telegram_5xx(tmp_path: Path, fake_bot_api
         (waited,) = await h.command(42, "/help", timeout=10.0)
         assert "/digest" in waited.text
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def _disk_full_error() -> sqlite3.Error:
+    """A real SQLITE_FULL from SQLite (a database capped at a few pages)."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("PRAGMA max_page_count = 3")
+    conn.execute("CREATE TABLE t (x)")
+    try:
+        while True:
+            conn.execute("INSERT INTO t VALUES (randomblob(1000))")
+    except sqlite3.Error as exc:
+        return exc
+    finally:
+        conn.close()
+
+
+async def test_stats_says_when_the_disk_is_full(tmp_path: Path, fake_bot_api: FakeBotAPI) -> None:
+    async with running_bot(tmp_path, fake_bot_api, poll_feeds=True) as h:
+        feeds = h.app.bot_data["services"].feed_scheduler
+        (fine,) = await h.command(ADMIN, "/stats", language_code="en")
+        assert "Storage" not in fine.plain
+        feeds.health.failed(_disk_full_error())
+        assert feeds.health.last_error_kind == "disk-full"
+        (stats,) = await h.command(ADMIN, "/stats", language_code="en")
+        assert "⚠️ Storage: disk full: cannot write to the database" in stats.plain
+        feeds.health.ok()
+        (again,) = await h.command(ADMIN, "/stats", language_code="en")
+        assert "Storage" not in again.plain

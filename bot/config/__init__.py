@@ -80,6 +80,9 @@ def parse_config(text: str, path: Path) -> Config:
         at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         where = f"{path}:{at.group(1)}" if at else f"{path}"
         raise ConfigError([f"{where}: TOML syntax error: {exc}"]) from None
+    except RecursionError:                          # tomllib recurses once per nesting level
+        raise ConfigError([f"{path}: TOML nested too deeply (arrays or tables inside one another "
+                           "thousands of levels deep)"]) from None
     problems: list[str] = []
     top = Table(raw, "", problems)
     base_dir = path.resolve().parent

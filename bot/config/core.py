@@ -64,17 +64,18 @@ def check_feed_url(url: str) -> str | None:
         return "is empty"
     try:
         parts = urlsplit(url.strip())
+        hostname = parts.hostname
         port = parts.port
     except ValueError as exc:           # "[::1/feed", "host:99999", "host:http"
         return f"is not a valid URL ({exc}): {display_url(url)!r}"
     if parts.scheme.lower() not in ("http", "https"):
         scheme = parts.scheme or "none (a local path?)"
         return f"must be an http:// or https:// URL, got scheme {scheme}: {display_url(url)!r}"
-    if not parts.hostname:
+    if not hostname:
         return f"has no host name: {display_url(url)!r}"
     if port == 0:
         return f"port must be between 1 and 65535, got 0: {display_url(url)!r}"
-    if (why := _host_problem(parts.hostname)) is not None:
+    if (why := _host_problem(hostname)) is not None:
         return f"{why}: {display_url(url)!r}"
     return None
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -51,6 +52,7 @@ from bot.config.models import Config, TagConfig
 from bot.digest import format_time, safe_url, truncate
 from bot.store import chats as chat_store
 from bot.store import feeds as feed_store
+from bot.store.health import disk_full
 from bot.telegram import delivery
 from bot.telegram.locks import KeyedLocks
 from bot.telegram.schedule import reschedule_chat
@@ -827,14 +829,26 @@ async def stats_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> None:
     scheduler = ask.services.feed_scheduler
     if scheduler is not None and getattr(scheduler, "last_poll_at", None):
         last_poll = max(float(last_poll or 0), float(scheduler.last_poll_at))
-    await ask.say(
-        "stats", **{k: figures.get(k, 0) for k in (
+    text = t(
+        ask.language, "stats", **{k: figures.get(k, 0) for k in (
             "feeds_ok", "feeds_failing", "feeds_dead", "articles_24h", "clusters_24h",
             "chats_active", "chats_paused", "chats_blocked")},
         last_poll=_when(last_poll, tz, ask.language, now),
         last_digest=_when(figures.get("last_digest_at"), tz, ask.language, now),
         pending=figures.get("pending_digests", 0),
     )
+    problem = storage_problem(scheduler, ask.config.storage.path)
+    if problem:
+        text += "\n" + t(ask.language, "stats_storage", error=problem)
+    await ask.reply(text)
+
+
+def storage_problem(scheduler: object, db_path: str | Path) -> str:
+    """The poller's storage failure ("disk full: …"), else a full disk seen on the file system."""
+    status = getattr(scheduler, "health", None)
+    if status is not None and status.last_error_kind:
+        return str(status.last_error)
+    return disk_full(db_path) or ""
 
 
 def pack_lines(lines: list[str], budget: int = MESSAGE_BUDGET) -> list[str]:

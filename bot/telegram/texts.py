@@ -217,6 +217,7 @@ _FR: dict[str, str] = {
         "Abonnés : {chats_active} actifs, {chats_paused} en pause, {chats_blocked} bloqués\n"
         "Dernière collecte : {last_poll}\nDernier résumé : {last_digest}\nRésumés en attente : {pending}"
     ),
+    "stats_storage": "⚠️ <b>Stockage</b> : {error}",
     "feeds_none": "✅ Tous les flux fonctionnent.",
     "feeds_header": "<b>Flux en erreur ou morts</b> ({n})",
     "feed_line": "{mark} <b>{name}</b> — {errors} erreur(s) depuis {since}\n    {error}",
@@ -366,6 +367,7 @@ _EN: dict[str, str] = {
         "Subscribers: {chats_active} active, {chats_paused} paused, {chats_blocked} blocked\n"
         "Last poll: {last_poll}\nLast digest: {last_digest}\nPending digests: {pending}"
     ),
+    "stats_storage": "⚠️ <b>Storage</b>: {error}",
     "feeds_none": "✅ All feeds are working.",
     "feeds_header": "<b>Failing or dead feeds</b> ({n})",
     "feed_line": "{mark} <b>{name}</b> — {errors} error(s) since {since}\n    {error}",
