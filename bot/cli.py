@@ -70,6 +70,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 
+def _count(value: str) -> int:
+    """An argparse type for --limit / --min-sources: a count, so never negative (SQLite reads
+    ``LIMIT -1`` as "no limit", which is not what a typo of 1 should mean)."""
+    number = _sqlite_int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give a count of 0 or more")
+    return number
+
+
 def _since(value: str | None) -> float | None:
     if not value:
         return None
@@ -488,9 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("clusters", cmd_clusters,
             "story clusters, largest first: id, title, counts, first seen, sources, article ids")
     p.add_argument("--since", metavar="DURATION", default="24h", help="appeared or grew in this window")
-    p.add_argument("--min-sources", type=_sqlite_int, default=1, metavar="N",
+    p.add_argument("--min-sources", type=_count, default=1, metavar="N",
                    help="at least N distinct sources")
-    p.add_argument("--limit", type=_sqlite_int, default=30, metavar="N",
+    p.add_argument("--limit", type=_count, default=30, metavar="N",
                    help="at most N clusters (default 30)")
     p.add_argument("--explain", type=_sqlite_int, metavar="ID",
                    help="for each article of cluster ID: the story it was compared with, the features "

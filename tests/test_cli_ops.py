@@ -236,6 +236,17 @@ def test_ids_beyond_64_bits_are_usage_errors(args: list[str], tmp_path: Path,
     assert "is out of range" in err and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("option", ["--limit", "--min-sources"])
+def test_negative_counts_are_usage_errors(option: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"})
+    with pytest.raises(SystemExit) as stopped:           # was: LIMIT -1, i.e. every cluster
+        main(["--config", str(cfg), "clusters", option, "-1"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "is negative" in err and "Traceback" not in err, err
+
+
 def test_folders_that_cannot_be_made_are_one_line_errors(feed_server: FeedServer, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     feed_server.route("/a.xml", rss([("a1", "Talks in Geneva")]))
