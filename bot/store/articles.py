@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.models import Article
+from bot.store.db import articles_changed
 
 
 def content_hash(article: Article) -> str:
@@ -78,6 +79,7 @@ def save_articles(
                 (*changed.values(), article_id),
             )
             updated_ids.append(article_id)
+            articles_changed(db)
         else:
             unchanged += 1
             continue
@@ -113,6 +115,7 @@ def prune_articles(db: Database, older_than: float) -> int:
     with db.atomic():
         cursor = db.execute("DELETE FROM articles WHERE fetched_at < ?", (older_than,))
         deleted = cursor.rowcount
+        articles_changed(db)
         db.execute(
             "DELETE FROM clusters WHERE NOT EXISTS "
             "(SELECT 1 FROM articles a WHERE a.cluster_id = clusters.id)"
