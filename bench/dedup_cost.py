@@ -131,10 +131,10 @@ def fill(db_path: Path, size: int, seed: int = 1) -> None:
     db.conn.close()
 
 
-def replay(db_path: Path, reps: int, batch: int = 1) -> tuple[int, float]:
+def replay(db_path: Path, reps: int, batch: int = 1, decide: bool = True) -> tuple[int, float]:
     """Feed the corpus ``reps`` times through save_articles + process_articles, ``batch``
     articles per transaction (1: one each; the dedup worker decides up to 64 per transaction);
-    returns (articles, seconds)."""
+    returns (articles, seconds). ``decide=False``: save_articles alone (the floor of the path)."""
     records = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     records.sort(key=lambda r: (r["published"], r["id"]))
     db = open_database(db_path)
@@ -163,11 +163,45 @@ def replay(db_path: Path, reps: int, batch: int = 1) -> tuple[int, float]:
             with db.atomic():
                 for feed_id, article in articles:
                     new_ids, _, _ = save_articles(db, feed_id, [article], article.fetched_at)
-                    process_articles(db, new_ids, article.fetched_at)
+                    if decide:
+                        process_articles(db, new_ids, article.fetched_at)
             spent += time.perf_counter() - began
             count += len(articles)
     db.conn.close()
     return count, spent
+
+
+def derive_rate(reps: int) -> tuple[int, float]:
+    """The text features every new article gets computed once (tokens, stems, names, shingles,
+    MinHash buckets), with the text caches cold: (articles, seconds)."""
+    from bot.dedup.similarity import Doc
+
+    records = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    count, spent = 0, 0.0
+    for _ in range(reps):
+        clear_caches()
+        began = time.perf_counter()
+        for rec in records:
+            doc = Doc(count, rec["title"], rec["source"], "" if rec["is_google_news"] else rec["summary"])
+            doc.title_key, doc.text_stems, doc.entities, doc.lsh_keys  # noqa: B018
+            count += 1
+        spent += time.perf_counter() - began
+    return count, spent
+
+
+def floor(filled: Path, work: Path, args: argparse.Namespace, best: float) -> None:
+    """What the path costs before dedup looks anything up: storing the rows alone, and deriving
+    the text features, beside the whole path's best rate at the largest size."""
+    shutil.copyfile(filled, work)
+    count, spent = replay(work, args.reps, args.batch, decide=False)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    derived, derive_time = derive_rate(args.reps)
+    whole = 1000 / best
+    store_ms, derive_ms = 1000 * spent / count, 1000 * derive_time / derived
+    print(f"  of which, at {args.sizes[-1]:,} stored: save_articles alone {store_ms:.2f} ms/article "
+          f"({store_ms / whole:.0%}), text features {derive_ms:.2f} ms/article ({derive_ms / whole:.0%}); "
+          f"those two alone would allow {1000 / (store_ms + derive_ms):,.0f} articles/s")
 
 
 def main() -> int:
@@ -210,6 +244,7 @@ def main() -> int:
                   f"({1000 / r[-1]:.2f} ms/article), median {statistics.median(r):,.0f}/s, "
                   f"{count} articles per trial through save_articles + process_articles, "
                   f"{args.batch} per transaction")
+        floor(filled[args.sizes[-1]], Path(tmp) / "work.db", args, max(rates[args.sizes[-1]]))
     if len(args.sizes) > 1:
         first, last = args.sizes[0], args.sizes[-1]
         best = max(rates[first]) / max(rates[last])
