@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from bot.store.articles import article_tags, save_tags
-from bot.store.db import articles_changed
+from bot.store.articles import article_tags, articles_changed, save_tags
 from bot.tagging import Tagger, add_feed_tags
 
 BATCH = 500

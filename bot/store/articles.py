@@ -10,7 +10,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.models import Article
-from bot.store.db import articles_changed
+
+
+def articles_changed(db: Database) -> None:
+    """Stored articles changed in a way a cached copy would miss (text, tags, deletions): bump
+    the connection's generation (bot/store/db.py) so in-memory views of the store are rebuilt."""
+    db.generation = getattr(db, "generation", 0) + 1
 
 
 def content_hash(article: Article) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from bot.store.db import articles_changed
+from bot.store.articles import articles_changed
 from bot.store.schema import register
 
 migrations = register(Migrations("newsbot.dedup"))

@@ -75,12 +75,6 @@ class NewsbotDatabase(Database):
         self.rollback()
 
 
-def articles_changed(db: Database) -> None:
-    """Stored articles changed in a way a cached copy would miss (text, tags, deletions): bump
-    the connection's generation so in-memory views of the store are rebuilt."""
-    db.generation = getattr(db, "generation", 0) + 1
-
-
 def _load_domain_migrations() -> None:
     # Imported for their side effect: each registers its migration set with schema.register.
     import bot.store.chats  # noqa: F401
