@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-IO_MODULES = {"httpx", "sqlite3", "sqlite_utils", "telegram", "aiohttp", "feedparser", "bot.store",
-              "bot.fetch", "socket", "urllib.request"}
+IO_MODULES = {"httpx", "sqlite3", "sqlite_utils", "telegram", "aiohttp", "feedparser", "bot.pipeline.store",
+              "bot.pipeline.fetch.fetcher", "socket", "urllib.request"}
 PURE = ["backoff.py", "digest.py", "normalize.py", "tagging", "dedup/keys.py", "dedup/text.py",
         "dedup/similarity.py", "dedup/minhash.py", "dedup/story.py", "dedup/weights.py", "dedup/explain.py",
         "dedup/representative.py", "parse_json.py", "opml.py", "discover.py", "telegram/topics.py"]
