@@ -1,12 +1,30 @@
-"""Plain-text output of ``newsbot tags`` and ``newsbot explain`` (pure formatting)."""
+"""Plain-text output of ``newsbot tags`` and ``newsbot explain`` (pure formatting), and the
+:class:`Explanation` record that :func:`bot.pipeline.tagging.retag.explain_article` fills."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.config.models import TagConfig
-    from bot.pipeline.tagging.retag import Explanation
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What ``newsbot explain`` prints for one article."""
+
+    article_id: int
+    title: str
+    feed: str
+    stored: dict[str, str]              # tag → matched text, as stored
+    current: dict[str, str] | None      # what the given tagger says now (None: not asked)
+    matches: list[tuple[str, str]]      # every (tag, matched text) occurrence, in text order
+
+    @property
+    def stale(self) -> bool:
+        """True when the stored tags differ from what the current config would give."""
+        return self.current is not None and self.current != self.stored
 
 
 def tags_table(tags: tuple[TagConfig, ...], counts: dict[str, tuple[int, int]], language: str) -> str:

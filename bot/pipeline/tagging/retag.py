@@ -8,12 +8,12 @@ Database as first argument so they can run on the DbExecutor thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from bot.pipeline.store.articles import article_tags, articles_changed, save_tags
 from bot.pipeline.tagging import Tagger, add_feed_tags
+from bot.pipeline.tagging.report import Explanation
 
 BATCH = 500
 DAY = 86400.0
@@ -66,23 +66,6 @@ def retag_articles(
         done += len(rows)
         if progress is not None:
             progress(done, max(total, done))
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """What ``newsbot explain`` prints for one article."""
-
-    article_id: int
-    title: str
-    feed: str
-    stored: dict[str, str]              # tag → matched text, as stored
-    current: dict[str, str] | None      # what the given tagger says now (None: not asked)
-    matches: list[tuple[str, str]]      # every (tag, matched text) occurrence, in text order
-
-    @property
-    def stale(self) -> bool:
-        """True when the stored tags differ from what the current config would give."""
-        return self.current is not None and self.current != self.stored
 
 
 def explain_article(
