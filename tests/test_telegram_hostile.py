@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.pipeline.store import chats as chat_store
-from bot.pipeline.telegram.handlers import MAX_COMMAND_CHARS
+from bot.pipeline.telegram.handlers.command import MAX_COMMAND_CHARS
 from tests.bot_harness import ADMIN, Harness, running_bot
 from tests.fakebotapi import BOT_USERNAME, FakeBotAPI, fake_bot_api, utf16_len
 

@@ -22,7 +22,8 @@ from bot.config.feedlist import find_feed, new_feed
 from bot.errors import ConfigError, NewsbotError
 from bot.pipeline.digest import truncate
 from bot.pipeline.parse.normalize import Cleaner
-from bot.pipeline.telegram.handlers import Ask, call_reload, command, reload_callback
+from bot.pipeline.telegram.handlers.admin import call_reload, reload_callback
+from bot.pipeline.telegram.handlers.command import Ask, command
 from bot.pipeline.telegram.locks import KeyedLocks
 from bot.pipeline.telegram.texts import Html, reload_summary, t
 
@@ -108,5 +109,3 @@ async def removefeed_command(ask: Ask, context: ContextTypes.DEFAULT_TYPE) -> No
             return
     await ask.say("removefeed_ok", name=removed, applied=Html(await _apply(ask, context)))
 
-
-COMMAND_HANDLERS = (("addfeed", addfeed_command), ("removefeed", removefeed_command))
