@@ -572,6 +572,19 @@ async def deliver_more(
         return DigestOutcome(flush.chat_id, earlier.sent + flush.sent, plan.stories, status, flush.error)
 
 
+async def _flush_each(
+    bot: telegram.Bot, executor: DbExecutor, chat_ids: list[int], policy: DeliveryPolicy
+) -> int:
+    """Send the pending parts of these chats, concurrently, each under its chat's delivery lock;
+    how many parts went out."""
+
+    async def one(chat_id: int) -> int:
+        async with _lock_for(chat_id):
+            return (await _flush_chat(bot, executor, chat_id, policy)).sent
+
+    return sum(await asyncio.gather(*(one(c) for c in chat_ids)))
+
+
 async def resume_pending(
     bot: telegram.Bot, executor: DbExecutor, config: Config, *, policy: DeliveryPolicy = DEFAULT_POLICY
 ) -> int:
@@ -579,12 +592,7 @@ async def resume_pending(
     chat_ids = await executor.call(journal.pending_chats)
     if chat_ids:
         log.info("resuming interrupted deliveries for %d chat(s)", len(chat_ids))
-
-    async def one(chat_id: int) -> int:
-        async with _lock_for(chat_id):
-            return (await _flush_chat(bot, executor, chat_id, policy)).sent
-
-    return sum(await asyncio.gather(*(one(c) for c in chat_ids)))
+    return await _flush_each(bot, executor, chat_ids, policy)
 
 
 # -- priority alerts -----------------------------------------------------------------------------
@@ -623,12 +631,7 @@ async def send_priority_alerts(
     number of messages sent."""
     now = time.time() if now is None else now
     chat_ids = await executor.call(plan_alerts, config, now)
-
-    async def one(chat_id: int) -> int:
-        async with _lock_for(chat_id):
-            return (await _flush_chat(bot, executor, chat_id, policy)).sent
-
-    return sum(await asyncio.gather(*(one(c) for c in chat_ids)))
+    return await _flush_each(bot, executor, chat_ids, policy)
 
 
 __all__ = [
