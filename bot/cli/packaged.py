@@ -1,6 +1,6 @@
 """Files shipped inside the package: the demo's sample feeds and the documented example config.
 
-In git, ``bot/files/samples`` and ``bot/files/config.example.toml`` are symlinks to
+In git, ``bot/cli/samples`` and ``bot/cli/config.example.toml`` are symlinks to
 ``data/samples/`` and ``config.example.toml`` (those stay the one copy to edit); a wheel holds
 the files themselves (``[tool.setuptools.package-data]``). Either way they are read through
 ``importlib.resources``, so an editable install, a wheel and ``pipx`` see the same files.
