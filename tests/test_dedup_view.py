@@ -166,3 +166,19 @@ def test_recent_originals_kept_as_sqlite_orders_them(tmp_path: Path) -> None:
         store.mark_article(db, aid, cid, None)
         held.joined(cid, Doc(aid, f"headline {n}", published_at=at, cluster_id=cid), RECENT)
         assert held.recent_originals([cid], RECENT) == store.recent_originals(db, [cid], RECENT)
+
+
+def test_a_collected_database_takes_its_view_with_it(tmp_path: Path) -> None:
+    """The registry must not keep a closed database (and its view) alive: a process that opens
+    many stores (tests, benches) would otherwise grow without bound."""
+    import gc
+    import weakref
+
+    db = open_database(tmp_path / "news.db")
+    _store(db, _article("a", "Russian strike on Kharkiv kills five"), "f")
+    assert db in view._VIEWS
+    gone = weakref.ref(db)
+    db.conn.close()
+    del db
+    gc.collect()
+    assert gone() is None

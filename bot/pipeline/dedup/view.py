@@ -58,7 +58,8 @@ class StoreView:
     recent originals and representatives, known publishers: read through, written through."""
 
     def __init__(self, db: Database, data_version: int = 0):
-        self.db = db
+        # Weakly: the registry's entry (keyed weakly by the database) must not keep it alive.
+        self._db = weakref.ref(db)
         self.generation = getattr(db, "generation", 0)
         self.data_version = data_version
         self._docs: OrderedDict[int, tuple[Doc, int]] = OrderedDict()
@@ -69,9 +70,18 @@ class StoreView:
         self._representative: OrderedDict[int, int | None] = OrderedDict()
         self._publishers: OrderedDict[str, bool] = OrderedDict()
 
+    @property
+    def db(self) -> Database:
+        db = self._db()
+        if db is None:
+            raise RuntimeError("the database of this StoreView was closed and collected")
+        return db
+
     def drop(self) -> None:
         """Forget everything (after a failed decision whose writes were rolled back)."""
-        _VIEWS.pop(self.db, None)
+        db = self._db()
+        if db is not None:
+            _VIEWS.pop(db, None)
 
     # -- articles ---------------------------------------------------------------------------------
 
