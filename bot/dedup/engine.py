@@ -34,7 +34,7 @@ from bot.dedup.representative import prefer
 from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
 from bot.dedup.story import (
     MAX_STORIES,
-    RECENT,
+    POOL,
     WINDOW,
     Decision,
     Story,
@@ -304,10 +304,10 @@ class Neighbourhood:
 
     def stories(self, db: Database, related: dict[int, int]) -> list[Story]:
         """The candidate clusters (and those Google News ties to the article) with their
-        :data:`RECENT` most recent originals, loaded in one query each; their terms'
+        :data:`POOL` most recent originals, loaded in one query each; their terms'
         frequencies are fetched in one batch."""
         ids = sorted(set(self.clusters) | set(related))
-        recent = store.recent_originals(db, ids, RECENT)
+        recent = store.recent_originals(db, ids, POOL)
         docs = {d.id: d for d in _load(db, sorted({a for v in recent.values() for a in v}))}
         self._idf.prefetch(frozenset().union(*[d.text_stems for d in docs.values()]))
         profiles = store.cluster_profiles(db, ids, sorted(self._doc.title_stems))
