@@ -1,6 +1,6 @@
 """Per-article dedup cost as the store grows: articles/s at 10k and at 1M stored articles.
 
-    .venv/bin/python bench/dedup_cost.py [--sizes 10000 1000000] [--reps 6]
+    .venv/bin/python bench/dedup_cost.py [--sizes 10000 1000000] [--reps 6] [--batch 1]
 
 For each size, a fresh SQLite file is filled with synthetic stored articles *and their dedup
 index rows* (title keys, postings with clusters, LSH buckets, document frequencies, clusters
@@ -8,8 +8,9 @@ and centroids) by bulk SQL inserts, spread over a year and the weeks the measure
 cover. Their titles draw (Zipf) on the corpus' own terms first, so at 1M the replayed articles
 meet long posting lists and many candidates, as in a real store. Then the labelled corpus
 (tests/data/dedup/corpus.jsonl) is replayed ``--reps`` times, each replay shifted by a week and
-with fresh guids/URLs, through the real path: ``save_articles`` + ``process_articles`` in one
-transaction per article. Text caches are cleared before each size. Printed: articles/s of that
+with fresh guids/URLs, through the real path: ``save_articles`` + ``process_articles``, in one
+transaction per article or per ``--batch`` articles (the dedup worker decides up to 64 in one).
+Text caches are cleared before each size. Printed: articles/s of that
 path at each size and the ratio (must stay <= 1.5).
 """
 
@@ -62,12 +63,12 @@ def _zipf_words(rng: random.Random, n: int) -> list[int]:
 
 
 def clear_caches() -> None:
-    """Forget the text caches so each store size starts cold (the replay texts are the same)."""
-    from bot.dedup import engine, text
+    """Forget the text caches so each store size starts cold (the replay texts are the same; each
+    replay opens a new connection, so dedup's StoreView starts empty too)."""
+    from bot.dedup import text
 
     for fn in (text.words, text.capitalised, text.lowercase_words, text.is_title_case, text.stem):
         fn.cache_clear()
-    engine.DOCS.clear()
 
 
 def fill(db_path: Path, size: int, seed: int = 1) -> None:
@@ -130,8 +131,10 @@ def fill(db_path: Path, size: int, seed: int = 1) -> None:
     db.conn.close()
 
 
-def replay(db_path: Path, reps: int) -> tuple[int, float]:
-    """Feed the corpus ``reps`` times through save_articles + process_articles; (articles, seconds)."""
+def replay(db_path: Path, reps: int, batch: int = 1, decide: bool = True) -> tuple[int, float]:
+    """Feed the corpus ``reps`` times through save_articles + process_articles, ``batch``
+    articles per transaction (1: one each; the dedup worker decides up to 64 per transaction);
+    returns (articles, seconds). ``decide=False``: save_articles alone (the floor of the path)."""
     records = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     records.sort(key=lambda r: (r["published"], r["id"]))
     db = open_database(db_path)
@@ -139,28 +142,66 @@ def replay(db_path: Path, reps: int) -> tuple[int, float]:
     count, spent = 0, 0.0
     for rep in range(reps):
         shift = rep * 7 * DAY
-        for rec in records:
-            feed = rec["feed"]
-            if feed not in feeds:
-                feeds[feed] = int(db.execute(
-                    "INSERT INTO feeds (name, url, created_at) VALUES (?, ?, 0)", (feed, "http://x/" + feed)
-                ).lastrowid)
-            url = f"{rec['url']}?rep={rep}"
-            article = Article(
-                guid=f"{rec['id']}-{rep}", link=url, canonical_url=url, title=rec["title"],
-                source=rec["source"], published_at=rec["published"] + shift,
-                fetched_at=rec["published"] + shift + 60, summary=rec["summary"],
-                language=rec["language"], is_google_news=rec["is_google_news"],
-                related=[RelatedLink(**r) for r in rec["related"]],
-            )
-            start = time.perf_counter()
+        for start in range(0, len(records), batch):
+            articles = []
+            for rec in records[start:start + batch]:
+                feed = rec["feed"]
+                if feed not in feeds:
+                    feeds[feed] = int(db.execute(
+                        "INSERT INTO feeds (name, url, created_at) VALUES (?, ?, 0)",
+                        (feed, "http://x/" + feed),
+                    ).lastrowid)
+                url = f"{rec['url']}?rep={rep}"
+                articles.append((feeds[feed], Article(
+                    guid=f"{rec['id']}-{rep}", link=url, canonical_url=url, title=rec["title"],
+                    source=rec["source"], published_at=rec["published"] + shift,
+                    fetched_at=rec["published"] + shift + 60, summary=rec["summary"],
+                    language=rec["language"], is_google_news=rec["is_google_news"],
+                    related=[RelatedLink(**r) for r in rec["related"]],
+                )))
+            began = time.perf_counter()
             with db.atomic():
-                new_ids, _, _ = save_articles(db, feeds[feed], [article], article.fetched_at)
-                process_articles(db, new_ids, article.fetched_at)
-            spent += time.perf_counter() - start
-            count += 1
+                for feed_id, article in articles:
+                    new_ids, _, _ = save_articles(db, feed_id, [article], article.fetched_at)
+                    if decide:
+                        process_articles(db, new_ids, article.fetched_at)
+            spent += time.perf_counter() - began
+            count += len(articles)
     db.conn.close()
     return count, spent
+
+
+def derive_rate(reps: int) -> tuple[int, float]:
+    """The text features every new article gets computed once (tokens, stems, names, shingles,
+    MinHash buckets), with the text caches cold: (articles, seconds)."""
+    from bot.dedup.similarity import Doc
+
+    records = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    count, spent = 0, 0.0
+    for _ in range(reps):
+        clear_caches()
+        began = time.perf_counter()
+        for rec in records:
+            doc = Doc(count, rec["title"], rec["source"], "" if rec["is_google_news"] else rec["summary"])
+            doc.title_key, doc.text_stems, doc.entities, doc.lsh_keys  # noqa: B018
+            count += 1
+        spent += time.perf_counter() - began
+    return count, spent
+
+
+def floor(filled: Path, work: Path, args: argparse.Namespace, best: float) -> None:
+    """What the path costs before dedup looks anything up: storing the rows alone, and deriving
+    the text features, beside the whole path's best rate at the largest size."""
+    shutil.copyfile(filled, work)
+    count, spent = replay(work, args.reps, args.batch, decide=False)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    derived, derive_time = derive_rate(args.reps)
+    whole = 1000 / best
+    store_ms, derive_ms = 1000 * spent / count, 1000 * derive_time / derived
+    print(f"  of which, at {args.sizes[-1]:,} stored: save_articles alone {store_ms:.2f} ms/article "
+          f"({store_ms / whole:.0%}), text features {derive_ms:.2f} ms/article ({derive_ms / whole:.0%}); "
+          f"those two alone would allow {1000 / (store_ms + derive_ms):,.0f} articles/s")
 
 
 def main() -> int:
@@ -168,6 +209,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--reps", type=int, default=6)
     parser.add_argument("--trials", type=int, default=3, help="timed replays per size, interleaved")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="articles per transaction (1: one each; the dedup worker takes 64)")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the databases (default: tmp)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -191,7 +234,7 @@ def main() -> int:
                 work = Path(tmp) / "work.db"
                 shutil.copyfile(filled[size], work)
                 clear_caches()
-                count, spent = replay(work, args.reps)
+                count, spent = replay(work, args.reps, args.batch)
                 rates[size].append(count / spent)
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(work) + suffix).unlink(missing_ok=True)
@@ -199,7 +242,9 @@ def main() -> int:
             r = sorted(rates[size])
             print(f"{size:>9,} stored articles: best {r[-1]:,.0f} articles/s "
                   f"({1000 / r[-1]:.2f} ms/article), median {statistics.median(r):,.0f}/s, "
-                  f"{count} articles per trial through save_articles + process_articles")
+                  f"{count} articles per trial through save_articles + process_articles, "
+                  f"{args.batch} per transaction")
+        floor(filled[args.sizes[-1]], Path(tmp) / "work.db", args, max(rates[args.sizes[-1]]))
     if len(args.sizes) > 1:
         first, last = args.sizes[0], args.sizes[-1]
         best = max(rates[first]) / max(rates[last])

@@ -3,7 +3,7 @@
 Stores and decides ``--articles`` soak-like articles (40 feeds, made-up names in every headline,
 the titles bench/soak.py's feed server serves) through ``save_articles`` + ``decide_pending`` in
 one process, and prints the resident memory every ``--every`` articles. Dedup keeps bounded
-caches of recent articles and text (bot/dedup/similarity.py ``DocCache``, bot/dedup/text.py);
+caches of recent articles and text (bot/dedup/view.py ``StoreView``, bot/dedup/text.py);
 this shows after how many articles they are full and what that costs, i.e. how long a soak's
 warm-up must be before "flat" can be judged.
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from bot.store.articles import article_tags, save_tags
+from bot.store.articles import article_tags, articles_changed, save_tags
 from bot.tagging import Tagger, add_feed_tags
 
 BATCH = 500
@@ -60,6 +60,7 @@ def retag_articles(
                 tags = add_feed_tags(tagger.tag(title, summary), feed_name, feed_tags.get(feed_name, ()))
                 if tags != article_tags(db, article_id):
                     save_tags(db, article_id, tags)
+                    articles_changed(db)
                     changed += 1
         last_id = rows[-1][0]
         done += len(rows)

@@ -6,7 +6,7 @@ import math
 import random
 
 from bot.dedup import minhash, text
-from bot.dedup.similarity import Doc, DocCache, Idf, weighted_cosine
+from bot.dedup.similarity import Idf, weighted_cosine
 
 
 def _plain_signature(sh: frozenset[int]) -> list[int]:
@@ -61,27 +61,3 @@ def test_text_caches_skip_long_texts() -> None:
     assert text.words.cache_info().currsize == 0
     text.words("Russian strike on Kharkiv kills 5")
     assert text.words.cache_info().currsize == 1
-
-
-def test_doc_cache_reuses_features_only_for_the_same_text() -> None:
-    cache = DocCache()
-    first = cache.adopt(Doc(1, "Russian strike on Kharkiv kills 5", "Le Monde", "word " * 30))
-    stems = first.text_stems
-    same = cache.adopt(Doc(1, "Russian strike on Kharkiv kills 5", "Le Monde", "word " * 30))
-    assert same.__dict__["text_stems"] is stems
-    edited = cache.adopt(Doc(1, "Russian strike on Odesa kills 5", "Le Monde", "word " * 30))
-    assert "text_stems" not in edited.__dict__
-    assert "odesa" in edited.title_stems
-
-
-def test_doc_cache_is_bounded_in_entries_and_bytes() -> None:
-    cache = DocCache(max_docs=10, max_bytes=10_000_000)
-    for i in range(50):
-        cache.adopt(Doc(i, f"title {i}", summary="x"))
-    assert len(cache) == 10
-    cache = DocCache(max_docs=1000, max_bytes=2_000_000)
-    for i in range(50):
-        cache.adopt(Doc(i, "t", summary="y" * 20_000))    # ~500 KB each by the estimate
-    assert len(cache) <= 4
-    cache.adopt(Doc(99, "t", summary="z" * 200_000))      # bigger than the whole budget: not kept
-    assert len(cache) <= 4

@@ -384,7 +384,6 @@ def test_a_restart_mid_stream_changes_no_decision(tmp_path: Path) -> None:
     in-memory cache dropped) half-way: the same clusters, copies and recorded decisions."""
     import json
 
-    from bot.dedup import engine
 
     corpus = Path(__file__).parent / "data" / "dedup" / "corpus.jsonl"
     records = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
@@ -392,12 +391,10 @@ def test_a_restart_mid_stream_changes_no_decision(tmp_path: Path) -> None:
 
     def run(path: Path, restart_at: int | None) -> list[tuple]:
         db = open_database(path)
-        engine.DOCS.clear()
         for n, r in enumerate(records):
             if n == restart_at:
                 db.conn.close()
-                engine.DOCS.clear()
-                db = open_database(path)
+                db = open_database(path)       # a new connection: a new, empty StoreView
             add(db, r["title"], source=r["source"], url=r["url"], summary=r["summary"], at=r["published"],
                 gn=r["is_google_news"], related=[RelatedLink(**x) for x in r["related"]], feed=r["feed"])
         out = db.execute("SELECT a.title, a.duplicate_of, a.cluster_id, d.layer, d.compared, d.score "

@@ -76,6 +76,23 @@ def test_changed_title_updates_the_row(db) -> None:
     assert hits == [(first,)]
 
 
+def test_setting_the_cluster_leaves_the_full_text_index_alone(db) -> None:
+    """Dedup sets every new article's cluster: that update must not re-index its text (the
+    trigger sqlite-utils made fired on any column), while a changed title still is."""
+    fid = feed_id(db)
+    (aid,), _, _ = save_articles(db, fid, [make_article("a", title="Kharkiv strike")], 1000)
+    cid = db.execute("INSERT INTO clusters (first_seen, last_seen, updated_at) VALUES (0, 0, 0)").lastrowid
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", (cid, aid))
+    db.conn.set_trace_callback(None)
+    assert not [s for s in statements if "articles_fts" in s]
+    db.execute("UPDATE articles SET title = 'Odesa strike' WHERE id = ?", (aid,))
+    match = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+    assert db.execute(match, ("odesa",)).fetchall() == [(aid,)]
+    assert db.execute(match, ("kharkiv",)).fetchall() == []
+
+
 def test_tags_saved_with_matched_text(db) -> None:
     (aid,), _, _ = save_articles(db, feed_id(db), [make_article("a")], 1000)
     assert article_tags(db, aid) == {"russia": "Russie"}

@@ -31,7 +31,7 @@ from sqlite_utils import Database
 from bot.dedup import minhash
 from bot.dedup.keys import hash64, title_key, url_key
 from bot.dedup.representative import prefer
-from bot.dedup.similarity import Doc, DocCache, Idf, same_headline
+from bot.dedup.similarity import Doc, Idf, same_headline
 from bot.dedup.story import (
     MAX_STORIES,
     POOL,
@@ -44,6 +44,7 @@ from bot.dedup.story import (
     index_terms,
 )
 from bot.dedup.text import stem
+from bot.dedup.view import StoreView, view_of
 from bot.normalize import canonical_url
 from bot.store import clusters as store
 from bot.store.articles import undecided_article_ids
@@ -57,38 +58,37 @@ MAX_CANDIDATES = 12
 CANDIDATE_FLOOR = 0.3       # of the best candidate's overlap
 MAX_RELATED = 12
 
-# Derived text features of recently seen articles (bounded; never changes a decision).
-DOCS = DocCache()
-
-
 def process_articles(db: Database, article_ids: list[int], now: float) -> None:
     """Assign ``duplicate_of``/``cluster_id`` to new articles and maintain their clusters.
 
     Runs inside the caller's transaction. Articles already decided are skipped, so calling it
     twice (or after a restart) changes nothing.
     """
-    # Inside the caller's transaction the store changes only through our own writes, so document
-    # frequencies read for one article stay valid for the next (kept up to date as we count).
-    frequencies = Frequencies(db) if db.conn.in_transaction else None
-    for article_id in sorted(set(article_ids)):
-        row = store.load_articles(db, [article_id]).get(article_id)
+    ids = sorted(set(article_ids))
+    rows = store.load_articles(db, ids)
+    for article_id in ids:
+        row = rows.get(article_id)
         if row is None or row["cluster_id"] is not None:
             continue
-        doc = DOCS.adopt(Doc.from_row(row))
+        view = view_of(db)
+        doc = Doc.from_row(row)
         try:
             with db.atomic():                      # a savepoint: a failure undoes this article only
-                process_one(db, doc, now, frequencies)
+                process_one(db, doc, now, view)
         except sqlite3.DatabaseError:
+            view.drop()
             raise                                  # the store itself is in trouble: let the poll fail
         except Exception:
-            if frequencies is not None:
-                frequencies.forget()               # the savepoint's writes were undone
+            view.drop()                            # the savepoint's writes were undone
             # A bug or an input we did not foresee must not block the feed's other articles:
             # the article is kept, alone in its own cluster, and the error is logged.
             log.exception("dedup failed for article %s; kept as its own story", article_id)
+            view = view_of(db)
+            doc = Doc.from_row(row)
             cluster_id = store.create_cluster(db, doc.id, doc.title, now)
-            store.mark_article(db, doc.id, cluster_id, None)
-            _join(db, cluster_id, doc, now)
+            view.new_cluster(cluster_id, doc)
+            _mark(view, doc, cluster_id, None)
+            _join(view, cluster_id, doc, now)
             store.record_decision(db, doc.id, "error", None, None, None)
 
 
@@ -96,44 +96,49 @@ def reindex_articles(db: Database, article_ids: list[int]) -> None:
     """Refresh the copy-finding indexes (title key, text buckets, related coverage) of articles
     whose title or summary changed, so later copies of the new text are found. Their cluster
     and duplicate decisions stay as they were (decided once, on arrival)."""
-    for article_id in sorted(set(article_ids)):
-        row = store.load_articles(db, [article_id]).get(article_id)
+    ids = sorted(set(article_ids))
+    rows = store.load_articles(db, ids)
+    for article_id in ids:
+        row = rows.get(article_id)
         if row is None or row["cluster_id"] is None:
             continue
-        doc = DOCS.adopt(Doc.from_row(row))
+        view = view_of(db)
+        doc = Doc.from_row(row)
+        view.remember(doc)
         store.drop_copy_keys(db, article_id)
-        _index(db, doc, _idf(db, doc), row["cluster_id"], clustering=False)
+        _index(view, doc, _idf(view, doc), row["cluster_id"], clustering=False)
 
 
-def process_one(db: Database, doc: Doc, now: float, frequencies: Frequencies | None = None) -> int:
+def process_one(db: Database, doc: Doc, now: float, view: StoreView | None = None) -> int:
     """Decide one article (read, decide, write); returns its cluster id.
 
-    ``frequencies``: document frequencies already read in this transaction (None: read afresh).
+    ``view``: the connection's in-memory view of the store (None: :func:`view_of`).
     """
-    frequencies = frequencies or Frequencies(db)
-    idf = _idf(db, doc, frequencies)
-    near = Neighbourhood(db, doc, idf, now)
-    copy = find_duplicate(db, doc, idf, near)
+    view = view or view_of(db)
+    idf = _idf(view, doc)
+    near = Neighbourhood(view, doc, idf, now)
+    copy = find_duplicate(view, doc, idf, near)
     if copy is not None and copy[0].cluster_id is not None:
         original, layer = copy
-        store.mark_article(db, doc.id, original.cluster_id, original.id)
-        _join(db, original.cluster_id, doc, now)
-        _index(db, doc, idf, original.cluster_id, clustering=False)
+        _mark(view, doc, original.cluster_id, original.id)
+        _join(view, original.cluster_id, doc, now)
+        _index(view, doc, idf, original.cluster_id, clustering=False)
         store.record_decision(db, doc.id, layer, original.id, None, None)
         return original.cluster_id
-    decision = decide(doc, near.stories(db, _related_votes(db, doc)), idf, now)
-    return _write(db, doc, idf, decision, now, frequencies)
+    decision = decide(doc, near.stories(view, _related_votes(view, doc)), idf, now)
+    return _write(view, doc, idf, decision, now)
 
 
-def _write(db: Database, doc: Doc, idf: Idf, decision: Decision, now: float, frequencies: Frequencies) -> int:
+def _write(view: StoreView, doc: Doc, idf: Idf, decision: Decision, now: float) -> int:
     """Persist a story decision: the article's cluster, the cluster, the indexes, the why."""
+    db = view.db
     cluster_id = decision.cluster_id
     if cluster_id is None:
         cluster_id = store.create_cluster(db, doc.id, doc.title, now)
-    store.mark_article(db, doc.id, cluster_id, None)
-    _join(db, cluster_id, doc, now)
-    _index(db, doc, idf, cluster_id, clustering=True)
-    frequencies.counted(doc.text_stems)
+        view.new_cluster(cluster_id, doc)
+    _mark(view, doc, cluster_id, None)
+    _join(view, cluster_id, doc, now)
+    _index(view, doc, idf, cluster_id, clustering=True)
     store.record_decision(
         db, doc.id, "story" if decision.cluster_id is not None else "new", decision.compared,
         decision.score if decision.compared is not None else None,
@@ -145,36 +150,37 @@ def _write(db: Database, doc: Doc, idf: Idf, decision: Decision, now: float, fre
 # -- duplicates -----------------------------------------------------------------------------------
 
 
-def find_duplicate(db: Database, doc: Doc, idf: Idf, near: Neighbourhood) -> tuple[Doc, str] | None:
+def find_duplicate(view: StoreView, doc: Doc, idf: Idf, near: Neighbourhood) -> tuple[Doc, str] | None:
     """The first-seen article ``doc`` is a copy of and the layer that found it ("url",
     "title", "fuzzy", "text"), or None."""
+    db = view.db
     lo, hi = doc.published_at - DUP_WINDOW, doc.published_at + DUP_WINDOW
     other = store.find_by_canonical_url(db, doc.canonical_url, doc.id)
     if other is not None:
-        return _found(db, other, "url")
+        return _found(view, other, "url")
     if doc.title_key is not None:
         ids = [aid for _, aid in store.find_keys(db, "dedup_title_keys", [doc.title_key], lo, hi)]
-        for cand in _load(db, sorted(ids)):
+        for cand in view.docs(sorted(ids)):
             if cand.id != doc.id and not _texts_disagree(doc, cand):
-                return _found(db, cand.id, "title")
+                return _found(view, cand.id, "title")
     for cand in near.members:
         if abs(cand.published_at - doc.published_at) > DUP_WINDOW:
             continue
         if same_headline(doc, cand, idf) and not _texts_disagree(doc, cand):
-            return _found(db, cand.id, "fuzzy")
+            return _found(view, cand.id, "fuzzy")
     keys = doc.lsh_keys
     if keys:
         hits = Counter(aid for _, aid in store.find_keys(db, "dedup_lsh", keys, lo, hi, per_key=8))
         hits.pop(doc.id, None)
         ranked = [aid for aid, _ in hits.most_common(MAX_CANDIDATES)]
-        for cand in sorted(_load(db, ranked), key=lambda c: c.id):
+        for cand in sorted(view.docs(ranked), key=lambda c: c.id):
             if minhash.near_duplicate(doc.shingles, cand.shingles):
-                return _found(db, cand.id, "text")
+                return _found(view, cand.id, "text")
     return None
 
 
-def _found(db: Database, article_id: int, layer: str) -> tuple[Doc, str] | None:
-    root = _root(db, article_id)
+def _found(view: StoreView, article_id: int, layer: str) -> tuple[Doc, str] | None:
+    root = _root(view, article_id)
     return None if root is None else (root, layer)
 
 
@@ -191,13 +197,13 @@ def _texts_disagree(a: Doc, b: Doc) -> bool:
     return cont < 0.3 and jac < 0.2
 
 
-def _root(db: Database, article_id: int) -> Doc | None:
-    docs = _load(db, [article_id])
+def _root(view: StoreView, article_id: int) -> Doc | None:
+    docs = view.docs([article_id])
     if not docs:
         return None
     doc = docs[0]
     if doc.duplicate_of is not None:
-        parent = _load(db, [doc.duplicate_of])
+        parent = view.docs([doc.duplicate_of])
         if parent:
             return parent[0]
     return doc
@@ -206,28 +212,36 @@ def _root(db: Database, article_id: int) -> Doc | None:
 # -- clusters -------------------------------------------------------------------------------------
 
 
-def _join(db: Database, cluster_id: int, doc: Doc, now: float) -> None:
-    store.grow_cluster(db, cluster_id, doc.source_key or doc.source, now)
-    cluster = store.get_cluster(db, cluster_id)
-    if cluster is None:
-        return
-    current = _load(db, [cluster["representative_id"]]) if cluster["representative_id"] else []
-    if not current or current[0].id == doc.id or _better_representative(db, doc, current[0]):
-        store.set_representative(db, cluster_id, doc.id, doc.title)
+def _mark(view: StoreView, doc: Doc, cluster_id: int, duplicate_of: int | None) -> None:
+    """Store the article's decision; the view holds it, decided, from now on."""
+    store.mark_article(view.db, doc.id, cluster_id, duplicate_of)
+    doc.cluster_id, doc.duplicate_of = cluster_id, duplicate_of
+    view.remember(doc)
+    if duplicate_of is None:
+        view.joined(cluster_id, doc, POOL)
 
 
-def _better_representative(db: Database, new: Doc, current: Doc) -> bool:
+def _join(view: StoreView, cluster_id: int, doc: Doc, now: float) -> None:
+    store.grow_cluster(view.db, cluster_id, doc.source_key or doc.source, now)
+    rep = view.representative(cluster_id)
+    current = view.docs([rep]) if rep else []
+    if not current or current[0].id == doc.id or _better_representative(view, doc, current[0]):
+        view.set_representative(cluster_id, doc)
+
+
+def _better_representative(view: StoreView, new: Doc, current: Doc) -> bool:
     return prefer(
         new, current,
-        new_known=store.is_known_publisher(db, new.source_key),
-        current_known=store.is_known_publisher(db, current.source_key),
+        new_known=view.known_publisher(new.source_key),
+        current_known=view.known_publisher(current.source_key),
     )
 
 
-def _related_votes(db: Database, doc: Doc) -> dict[int, int]:
+def _related_votes(view: StoreView, doc: Doc) -> dict[int, int]:
     """Clusters Google News groups with ``doc``, either way round, with a vote count: items
     stored earlier whose related coverage names ``doc`` (by title or link), and stored articles
     that ``doc``'s own related coverage names."""
+    db = view.db
     lo, hi = doc.published_at - WINDOW, doc.published_at + WINDOW
     ids: list[int] = []
     own = [k for k in (doc.title_key, url_key(doc.canonical_url) if doc.canonical_url else None) if k]
@@ -241,7 +255,7 @@ def _related_votes(db: Database, doc: Doc) -> dict[int, int]:
         if other is not None:
             ids.append(other)
     votes: Counter[int] = Counter()
-    for cand in _load(db, ids):
+    for cand in view.docs(ids):
         if cand.id != doc.id and cand.cluster_id is not None:
             votes[cand.cluster_id] += 1
     return dict(votes)
@@ -278,7 +292,7 @@ class Neighbourhood:
     looked for among them), and the candidate clusters sharing its words, whose recent
     originals :meth:`stories` loads."""
 
-    def __init__(self, db: Database, doc: Doc, idf: Idf, now: float):
+    def __init__(self, view: StoreView, doc: Doc, idf: Idf, now: float):
         at = article_time(doc, now)
         lo, hi = at - max(WINDOW, DUP_WINDOW), at + max(WINDOW, DUP_WINDOW)
         # Sorted: postings are summed (floats) and ties ranked in this order, which must not
@@ -289,7 +303,7 @@ class Neighbourhood:
         overlap: dict[int, float] = {}
         postings: list[tuple[str, int | None]] = []
         doc_id = doc.id
-        for key, aid, cid in store.find_postings(db, list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
+        for key, aid, cid in store.find_postings(view.db, list(keys), lo, hi, per_key=POSTINGS_PER_TERM):
             if aid == doc_id:
                 continue
             overlap[aid] = overlap.get(aid, 0.0) + weights[key]
@@ -298,19 +312,19 @@ class Neighbourhood:
         # Only candidates sharing a real part of the best overlap: in a big store many articles
         # share one common word, and comparing them all would make the cost grow with the store.
         floor = overlap[ranked[0]] * CANDIDATE_FLOOR if ranked else 0.0
-        self.members = _load(db, [aid for aid in ranked if overlap[aid] >= floor])
+        self.members = view.docs([aid for aid in ranked if overlap[aid] >= floor])
         self.clusters = candidate_clusters(postings, idf, MAX_STORIES)
         self._idf, self._doc = idf, doc
 
-    def stories(self, db: Database, related: dict[int, int]) -> list[Story]:
+    def stories(self, view: StoreView, related: dict[int, int]) -> list[Story]:
         """The candidate clusters (and those Google News ties to the article) with their
         :data:`POOL` most recent originals, loaded in one query each; their terms'
         frequencies are fetched in one batch."""
         ids = sorted(set(self.clusters) | set(related))
-        recent = store.recent_originals(db, ids, POOL)
-        docs = {d.id: d for d in _load(db, sorted({a for v in recent.values() for a in v}))}
+        recent = view.recent_originals(ids, POOL)
+        docs = {d.id: d for d in view.docs(sorted({a for v in recent.values() for a in v}))}
         self._idf.prefetch(frozenset().union(*[d.text_stems for d in docs.values()]))
-        profiles = store.cluster_profiles(db, ids, sorted(self._doc.title_stems))
+        profiles = store.cluster_profiles(view.db, ids, sorted(self._doc.title_stems))
         return [Story(cid, tuple(docs[a] for a in recent[cid] if a in docs), related.get(cid, 0),
                       profiles[cid][1:] if cid in profiles else None)
                 for cid in ids if recent.get(cid)]
@@ -326,67 +340,33 @@ def term_key(term: str) -> int:
     return _term_key(term) if len(term) <= 32 else hash64("w:" + term)
 
 
-def _index(db: Database, doc: Doc, idf: Idf, cluster_id: int, *, clustering: bool) -> None:
+def _index(view: StoreView, doc: Doc, idf: Idf, cluster_id: int, *, clustering: bool) -> None:
     """Record ``doc`` in the dedup indexes (after its decision, so it never matches itself).
 
     Duplicates go into the copy-finding indexes only: counting them in document frequencies
     or centroids would let one article republished ten times outweigh ten outlets.
     """
-    p = doc.published_at
+    db, p = view.db, doc.published_at
     if doc.title_key is not None:
         store.add_keys(db, "dedup_title_keys", [doc.title_key], p, doc.id)
     lsh = doc.lsh_keys
     if lsh:
         store.add_keys(db, "dedup_lsh", lsh, p, doc.id)
     if doc.is_google_news:
-        store.note_google_news_source(db, doc.source_key)
+        view.note_google_news_source(doc.source_key)
         keys = _related_keys(doc)
         if keys:
             store.add_keys(db, "dedup_related", keys, p, doc.id)
     if clustering:
         store.add_postings(db, [term_key(t) for t in index_terms(doc, idf)], p, doc.id, cluster_id)
         store.add_cluster_terms(db, cluster_id, {t: idf(t) for t in doc.title_stems})
-        store.add_document(db, doc.text_stems)
+        view.add_document(doc.text_stems)
 
 
-class Frequencies:
-    """Document frequencies read from ``dedup_df`` during one transaction, kept equal to the
-    table: :meth:`counted` mirrors each ``add_document``, :meth:`forget` follows a rollback."""
-
-    def __init__(self, db: Database):
-        self._db = db
-        self._df: dict[str, int] = {}
-
-    def lookup(self, terms: list[str]) -> dict[str, int]:
-        known = self._df
-        missing = [t for t in terms if t not in known]
-        if missing:
-            found = store.get_df(self._db, missing)
-            for t in missing:
-                known[t] = found.get(t, 0)
-        return {t: known[t] for t in terms}
-
-    def counted(self, terms: frozenset[str]) -> None:
-        """One more document holds each of ``terms`` (after ``store.add_document``)."""
-        known = self._df
-        for t in terms:
-            if t in known:
-                known[t] += 1
-
-    def forget(self) -> None:
-        self._df.clear()
-
-
-def _idf(db: Database, doc: Doc, frequencies: Frequencies | None = None) -> Idf:
-    lookup = (frequencies or Frequencies(db)).lookup
-    idf = Idf({}, store.doc_count(db), lookup)
+def _idf(view: StoreView, doc: Doc) -> Idf:
+    idf = Idf({}, view.documents(), view.frequencies)
     idf.prefetch(doc.text_stems | {stem(e) for e in doc.entities})
     return idf
-
-
-def _load(db: Database, ids: list[int]) -> list[Doc]:
-    rows = store.load_articles(db, ids)
-    return [DOCS.adopt(Doc.from_row(rows[i])) for i in ids if i in rows]
 
 
 # -- the backlog ----------------------------------------------------------------------------------

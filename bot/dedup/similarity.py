@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -114,59 +112,6 @@ class Doc:
     def lsh_keys(self) -> list[int]:
         """The summary's LSH buckets: looked up, then indexed, computed once per article."""
         return minhash.keys_of(self.shingles)
-
-
-# Everything a Doc derives from its title, source and summary (its cached properties).
-_DERIVED = tuple(name for name, value in vars(Doc).items() if isinstance(value, cached_property))
-
-
-class DocCache:
-    """Recently seen articles' derived text features, so a candidate compared again (it is
-    loaded once per new article it might match) is not tokenised, stemmed and shingled again.
-
-    Keyed by article id and only reused while the title, source and summary are unchanged (the
-    derived values depend on nothing else), so it never changes a decision. Bounded both in
-    entries and in estimated bytes: a Doc with all its features measured ~6 KB plus 12-25 bytes
-    per character of text (tracemalloc; the shingle set dominates for long summaries), so the
-    default budget holds ~2,000 typical articles or ~75 with 20,000-character summaries
-    (halved in session 2: with the text caches, dedup's memory now levels off after ~6,000
-    articles at ~98 MB of RSS instead of ~10,000 at ~142 MB, for 2 % of speed).
-    """
-
-    def __init__(self, max_docs: int = 2048, max_bytes: int = 24_000_000):
-        self.max_docs = max_docs
-        self.max_bytes = max_bytes
-        self._docs: OrderedDict[int, tuple[Doc, int]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._docs)
-
-    def adopt(self, doc: Doc) -> Doc:
-        """Give ``doc`` the features already derived for the same text; remember it (returned)."""
-        weight = 6000 + 25 * (len(doc.title) + len(doc.summary))     # estimated bytes
-        with self._lock:
-            entry = self._docs.pop(doc.id, None)
-            if entry is not None:
-                old, old_weight = entry
-                self._bytes -= old_weight
-                if old.title == doc.title and old.source == doc.source and old.summary == doc.summary:
-                    known = old.__dict__
-                    doc.__dict__.update({k: known[k] for k in _DERIVED if k in known})
-            if weight > self.max_bytes:
-                return doc
-            self._docs[doc.id] = (doc, weight)
-            self._bytes += weight
-            while len(self._docs) > self.max_docs or self._bytes > self.max_bytes:
-                _, (_, dropped) = self._docs.popitem(last=False)
-                self._bytes -= dropped
-        return doc
-
-    def clear(self) -> None:
-        with self._lock:
-            self._docs.clear()
-            self._bytes = 0
 
 
 class Idf:

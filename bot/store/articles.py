@@ -12,6 +12,12 @@ from sqlite_utils import Database
 from bot.models import Article
 
 
+def articles_changed(db: Database) -> None:
+    """Stored articles changed in a way a cached copy would miss (text, tags, deletions): bump
+    the connection's generation (bot/store/db.py) so in-memory views of the store are rebuilt."""
+    db.generation = getattr(db, "generation", 0) + 1
+
+
 def content_hash(article: Article) -> str:
     """What decides whether a stored article changed: title and summary."""
     digest = hashlib.blake2b(digest_size=12)
@@ -78,6 +84,7 @@ def save_articles(
                 (*changed.values(), article_id),
             )
             updated_ids.append(article_id)
+            articles_changed(db)
         else:
             unchanged += 1
             continue
@@ -113,6 +120,7 @@ def prune_articles(db: Database, older_than: float) -> int:
     with db.atomic():
         cursor = db.execute("DELETE FROM articles WHERE fetched_at < ?", (older_than,))
         deleted = cursor.rowcount
+        articles_changed(db)
         db.execute(
             "DELETE FROM clusters WHERE NOT EXISTS "
             "(SELECT 1 FROM articles a WHERE a.cluster_id = clusters.id)"

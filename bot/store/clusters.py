@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
+from bot.store.articles import articles_changed
 from bot.store.schema import register
 
 migrations = register(Migrations("newsbot.dedup"))
@@ -446,6 +447,8 @@ def repair_clusters(db: Database) -> int:
         "SELECT c.id FROM clusters c WHERE c.representative_id IS NULL OR NOT EXISTS "
         "(SELECT 1 FROM articles a WHERE a.id = c.representative_id)"
     )]
+    if broken:
+        articles_changed(db)
     with db.atomic():
         for cid in broken:
             members = db.execute(

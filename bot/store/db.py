@@ -38,6 +38,10 @@ class NewsbotDatabase(Database):
 
     busy_timeout: float = BUSY_TIMEOUT
     path: str = ""
+    # Bumped whenever what this connection wrote may have been undone (a rolled-back
+    # transaction) or stored articles changed outside dedup's own bookkeeping (an update,
+    # re-tagging, pruning): in-memory views of the store (bot/dedup/view.py) start afresh.
+    generation: int = 0
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[Database]:
@@ -58,13 +62,17 @@ class NewsbotDatabase(Database):
             with super().atomic():                 # a savepoint inside our transaction
                 yield self
         except BaseException:
-            self.rollback()
+            self._roll_back()
             raise
         try:
             self.conn.execute("COMMIT")
         except BaseException:
-            self.rollback()
+            self._roll_back()
             raise
+
+    def _roll_back(self) -> None:
+        self.generation += 1
+        self.rollback()
 
 
 def _load_domain_migrations() -> None:
