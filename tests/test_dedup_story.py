@@ -15,10 +15,12 @@ from bot.pipeline.dedup.similarity import Doc, Idf
 from bot.pipeline.dedup.story import (
     FEATURES,
     MODEL,
+    POOL,
     RECENT,
     WINDOW,
     Story,
     candidate_clusters,
+    compared_members,
     decide,
     features,
 )
@@ -83,7 +85,7 @@ def centroid(members: list[Doc]) -> tuple[float, dict[str, int]]:
 def story(cluster_id: int, *members: Doc) -> Story:
     """A story as the engine reads it: its recent originals, newest first, and its centroid."""
     newest_first = sorted(members, key=lambda m: -m.published_at)
-    return Story(cluster_id, tuple(newest_first[:RECENT]), 0, centroid(list(members)))
+    return Story(cluster_id, tuple(newest_first[:POOL]), 0, centroid(list(members)))
 
 
 def joins(article: Doc, *stories: Story) -> int | None:
@@ -189,3 +191,26 @@ def test_one_shared_word_never_carries_a_join() -> None:
     weather = story(2, doc("Météo Groix : prévisions du jeudi 4 décembre", hours=-1))
     decision = decide(doc("Groix. La doyenne de l'île a fêté ses 103 ans"), [weather], IDF, T + 60)
     assert decision.cluster_id is None and decision.compared is None     # not even a candidate
+
+
+def test_a_story_is_compared_through_its_members_most_like_the_article() -> None:
+    """Of a story's POOL newest originals, the RECENT most like the article, kept newest first:
+    the bout's older headlines count even when newer ones are about another game."""
+    bout = [doc(t, hours=-20 + i) for i, t in enumerate([
+        "Judo : Teddy Riner bat Kim Min-jong en finale des +100 kg",
+        "JO 2024 : Teddy Riner champion olympique face à Kim Min-jong",
+        "Teddy Riner décroche l'or des +100 kg contre Kim Min-jong"])]
+    others = [doc(SPORT[1].format(a=a, b=b), hours=-10 + 0.1 * i)
+              for i, (a, b) in enumerate(itertools.combinations(ATHLETES[6:], 2))][:POOL - len(bout)]
+    members = tuple(sorted(bout + others, key=lambda m: -m.published_at))
+    article = doc("Teddy Riner sacré champion olympique des +100 kg face à Kim Min-jong")
+    chosen = compared_members(article, members, IDF)
+    assert len(chosen) == RECENT
+    assert {m.id for m in bout} <= {m.id for m in chosen}
+    assert list(chosen) == sorted(chosen, key=lambda m: -m.published_at)
+
+
+def test_a_small_story_is_compared_through_all_its_members() -> None:
+    members = tuple(doc(t, hours=-1) for t in ["Météo Lorient : prévisions du jeudi 4 décembre",
+                                              "Météo Lorient : prévisions du vendredi 5 décembre"])
+    assert compared_members(doc("Météo Groix : prévisions du jeudi 4 décembre"), members, IDF) == members

@@ -34,7 +34,7 @@ from bot.pipeline.dedup.representative import prefer
 from bot.pipeline.dedup.similarity import Doc, Idf, same_headline
 from bot.pipeline.dedup.story import (
     MAX_STORIES,
-    RECENT,
+    POOL,
     WINDOW,
     Decision,
     Story,
@@ -218,7 +218,7 @@ def _mark(view: StoreView, doc: Doc, cluster_id: int, duplicate_of: int | None) 
     doc.cluster_id, doc.duplicate_of = cluster_id, duplicate_of
     view.remember(doc)
     if duplicate_of is None:
-        view.joined(cluster_id, doc, RECENT)
+        view.joined(cluster_id, doc, POOL)
 
 
 def _join(view: StoreView, cluster_id: int, doc: Doc, now: float) -> None:
@@ -318,10 +318,10 @@ class Neighbourhood:
 
     def stories(self, view: StoreView, related: dict[int, int]) -> list[Story]:
         """The candidate clusters (and those Google News ties to the article) with their
-        :data:`RECENT` most recent originals, loaded in one query each; their terms'
+        :data:`POOL` most recent originals, loaded in one query each; their terms'
         frequencies are fetched in one batch."""
         ids = sorted(set(self.clusters) | set(related))
-        recent = view.recent_originals(ids, RECENT)
+        recent = view.recent_originals(ids, POOL)
         docs = {d.id: d for d in view.docs(sorted({a for v in recent.values() for a in v}))}
         self._idf.prefetch(frozenset().union(*[d.text_stems for d in docs.values()]))
         profiles = store.cluster_profiles(view.db, ids, sorted(self._doc.title_stems))

@@ -1,11 +1,12 @@
 """Does a new article belong to a story it could join? The clustering decision (pure).
 
-A story is compared through what it is about *now*: its ``RECENT`` most recent original
-articles, never its whole history (a centroid summed over hundreds of headlines of a
-19-day event is a topic, not an event) and never one member alone (single-link chaining: A
-joins B through one word, C joins A through another). Its size is no feature, so a big story is
-no easier to join than a small one, and a story whose newest article is more than ``WINDOW``
-older than the article stops attracting it.
+A story is compared through what it is about *now*: the ``RECENT`` members most like the
+article among its ``POOL`` most recent original articles (:func:`compared_members`), never its
+whole history (a centroid summed over hundreds of headlines of a 19-day event is a topic, not
+an event) and never one member alone (single-link chaining: A joins B through one word, C joins
+A through another). Its size is no feature, and what a big story offers to choose from stops at
+``POOL`` members (a story of 300 is no easier to join than one of 30); a story whose newest
+article is more than ``WINDOW`` older than the article stops attracting it.
 
 Each (article, story) pair gets a few similarity features (:data:`FEATURES`); a logistic
 regression fitted on the development data by ``bench/fit_dedup.py`` (weights in
@@ -34,7 +35,8 @@ from bot.pipeline.dedup.text import (
 )
 
 HOURS = 3600.0
-RECENT = 10                # a story is compared through its 10 most recent originals
+POOL = 30                  # the engine hands each candidate story's 30 most recent originals
+RECENT = 10                # of which the story is compared through the 10 most like the article
 WINDOW = fitted.WINDOW_HOURS * HOURS   # newest member older than this: the story is closed
 MIN_SUMMARY_WORDS = 12     # a summary shorter than this is no text to compare
 RARE_TERMS = 2             # the article's (and the story's) rarest title terms that must agree
@@ -70,8 +72,8 @@ FEATURES = (
 @dataclass(frozen=True)
 class Story:
     """A candidate story as the engine read it: its id, its recent originals (newest first,
-    at most :data:`RECENT`) and how many Google News related-coverage links tie it to the
-    article."""
+    at most :data:`POOL`; :func:`decide` compares through :func:`compared_members` of them) and
+    how many Google News related-coverage links tie it to the article."""
 
     cluster_id: int
     members: tuple[Doc, ...]
@@ -144,7 +146,8 @@ def decide(doc: Doc, stories: list[Story], idf: Idf, now: float, model: Model = 
     ties: the lowest id), or a new story. ``idf`` must already know the terms of ``doc`` and the members."""
     at = article_time(doc, now)
     best: Decision = Decision(None, None, 0.0, ())
-    for story in sorted(stories, key=lambda s: s.cluster_id):
+    for candidate in sorted(stories, key=lambda s: s.cluster_id):
+        story = compared(doc, candidate, idf)
         if not joinable(doc, story, at):
             continue
         x = features(doc, story, idf, at)
@@ -154,6 +157,30 @@ def decide(doc: Doc, stories: list[Story], idf: Idf, now: float, model: Model = 
     if best.compared is not None and best.score >= model.threshold:
         return Decision(best.compared, best.compared, best.score, best.features)
     return best
+
+
+def compared_members(doc: Doc, members: tuple[Doc, ...], idf: Idf, k: int | None = None) -> tuple[Doc, ...]:
+    """The ``k`` members a story is compared through: of its recent originals (newest first, the
+    engine's :data:`POOL`), the ``k`` whose titles are most like the article's (IDF cosine; ties:
+    the newer), kept newest first. A long story's headlines are several threads at once
+    (pre-orders, launch, reviews); comparing with the ten newest whatever they say split more
+    of them (docs/BENCHMARKS.md, "Recall work"). ``k`` (default :data:`RECENT`) members, never
+    one: no single headline carries a join."""
+    k = RECENT if k is None else k
+    if len(members) <= k:
+        return members
+    title = doc.title_stems
+    cosines = [weighted_cosine(title, m.title_stems, idf) for m in members]
+    ranked = sorted(range(len(members)), key=lambda i: (-cosines[i], i))
+    return tuple(members[i] for i in sorted(ranked[:k]))
+
+
+def compared(doc: Doc, story: Story, idf: Idf) -> Story:
+    """``story`` as :func:`decide` compares it with ``doc``: through :func:`compared_members`."""
+    members = compared_members(doc, story.members, idf)
+    if members is story.members:
+        return story
+    return Story(story.cluster_id, members, story.related, story.centroid)
 
 
 # -- features -------------------------------------------------------------------------------------

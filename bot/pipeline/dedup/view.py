@@ -33,7 +33,7 @@ from bot.pipeline.store import clusters as store
 
 MAX_DOCS = 2048            # articles, with their derived text features ...
 MAX_DOC_BYTES = 24_000_000  # ... estimated at 6 KB + 25 bytes per character of text (tracemalloc)
-MAX_CLUSTERS = 20_000      # clusters' recent originals and representatives
+MAX_CLUSTERS = 10_000      # clusters: their recent originals (up to 30 each) and representatives
 MAX_TERMS = 400_000        # document frequencies (~100 bytes each: ~40 MB at most)
 MAX_PUBLISHERS = 20_000
 
