@@ -9,8 +9,8 @@ URLs in the same process:
 
   - ``current``: canonical_url as shipped before issue 11 (frozen copy below: urlsplit, tracking
     parameters out, the rest sorted, nothing else normalised);
-  - ``w3lib (shipped)`` and ``url-normalize``: ``bot.normalize.canonical_url_with`` (the same glue:
-    scheme check, NFC, ``&amp;`` decoding, fragment and default port dropped, tracking list,
+  - ``w3lib (shipped)`` and ``url-normalize``: ``bot.pipeline.parse.normalize.canonical_url_with``
+    (the same glue: scheme check, NFC, ``&amp;`` decoding, fragment and default port dropped, tracking list,
     Google News query kept whole) on top of ``w3lib.url.canonicalize_url`` (what
     ``canonical_url`` ships) or ``url_normalize.url_normalize``;
   - the two libraries alone, for what the glue costs.
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from url_normalize import url_normalize  # noqa: E402
 from w3lib.url import canonicalize_url  # noqa: E402
 
-from bot.normalize import (  # noqa: E402
+from bot.pipeline.parse.normalize import (  # noqa: E402
     DEFAULT_PORTS,
     OPAQUE_QUERY_HOSTS,
     TRACKING_PARAMS,
@@ -46,7 +46,7 @@ from bot.normalize import (  # noqa: E402
     canonical_url,
     canonical_url_with,
 )
-from bot.store.schema import recanonicalise_urls  # noqa: E402
+from bot.pipeline.store.schema import recanonicalise_urls  # noqa: E402
 
 FEED_DIRS = [ROOT / "tests" / "data" / "feeds-real", ROOT.parent / "shared" / "feeds-real"]
 HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
@@ -156,7 +156,7 @@ def real_urls() -> list[str]:
     """Every link of the captured feeds, in file order, each once."""
     import feedparser
 
-    from bot.parse import parse_related
+    from bot.pipeline.parse.feed import parse_related
 
     urls: list[str] = []
     for folder in FEED_DIRS:
@@ -193,7 +193,7 @@ def urls_per_second(fns: dict[str, Callable[[str], str]], urls: list[str], round
 def migration_seconds(urls: list[str], rows: int) -> tuple[float, int]:
     """Time recanonicalise_urls on a real store (open_database: every index and the FTS5
     triggers that re-index a row on UPDATE) of ``rows`` articles keyed as before issue 11."""
-    from bot.store import open_database
+    from bot.pipeline.store import open_database
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(Path(tmp) / "m.db")

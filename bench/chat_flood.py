@@ -1,6 +1,6 @@
 """One chat floods the bot with /digest; how long does another chat wait for /help?
 
-The real Application (bot.telegram.app.build_application) against the fake Bot API server
+The real Application (bot.pipeline.telegram.app.build_application) against the fake Bot API server
 (tests/fakebotapi.py) over real HTTP, with Telegram's real pacing (1 message/s per chat): chat A
 sends /start, chat B sends /start, a story is stored, A sends N /digest at once, then B sends
 /help. Prints B's wait and how many messages A got.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path.cwd()))
 
 
 async def once(digests: int) -> tuple[float, int]:
-    from bot.telegram.delivery import PacedRateLimiter
+    from bot.pipeline.telegram.delivery import PacedRateLimiter
     from tests.bot_harness import TOKEN, running_bot
     from tests.fakebotapi import FakeBotAPI
 

@@ -214,7 +214,7 @@ def migrations_applied(db: Path) -> int:
 
 
 def _count_migrations() -> int:
-    from bot.store.db import open_database
+    from bot.pipeline.store.db import open_database
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(Path(tmp) / "m.db")
@@ -230,8 +230,13 @@ def delivery_child(config_path: str, chat_ids: list[int]) -> int:
     from telegram.ext import ExtBot
 
     from bot.config import load_config
-    from bot.store import DbExecutor
-    from bot.telegram.delivery import DeliveryPolicy, deliver_digest, make_rate_limiter, resume_pending
+    from bot.pipeline.store import DbExecutor
+    from bot.pipeline.telegram.delivery import (
+        DeliveryPolicy,
+        deliver_digest,
+        make_rate_limiter,
+        resume_pending,
+    )
 
     config = load_config(Path(config_path))
     policy = DeliveryPolicy(backoff_base=0.2)
@@ -255,8 +260,8 @@ def delivery_child(config_path: str, chat_ids: list[int]) -> int:
 
 def poll_stories(config_path: Path) -> None:
     from bot.config import load_config
-    from bot.pipeline import poll_once
-    from bot.store import DbExecutor
+    from bot.pipeline.poll import poll_once
+    from bot.pipeline.store import DbExecutor
 
     config = load_config(config_path)
     executor = DbExecutor(config.storage.path)
@@ -270,8 +275,8 @@ def poll_stories(config_path: Path) -> None:
 
 
 def seed_chats(db_path: Path, chat_ids: list[int]) -> None:
-    from bot.store import chats as chat_store
-    from bot.store.db import open_database
+    from bot.pipeline.store import chats as chat_store
+    from bot.pipeline.store.db import open_database
 
     db = open_database(db_path)
     now = time.time()

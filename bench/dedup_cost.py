@@ -29,12 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.dedup import minhash, process_articles  # noqa: E402
-from bot.dedup.engine import term_key  # noqa: E402
-from bot.dedup.keys import hash64  # noqa: E402
 from bot.models import Article, RelatedLink  # noqa: E402
-from bot.store import open_database  # noqa: E402
-from bot.store.articles import save_articles  # noqa: E402
+from bot.pipeline.dedup import minhash, process_articles  # noqa: E402
+from bot.pipeline.dedup.engine import term_key  # noqa: E402
+from bot.pipeline.dedup.keys import hash64  # noqa: E402
+from bot.pipeline.store import open_database  # noqa: E402
+from bot.pipeline.store.articles import save_articles  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "dedup" / "corpus.jsonl"
 DAY = 86400.0
@@ -46,7 +46,7 @@ BATCH = 50_000
 def _vocabulary() -> list[str]:
     """The corpus' own stemmed terms first (so the replayed articles hit long posting lists at
     1M), then a long tail of synthetic names."""
-    from bot.dedup.similarity import Doc
+    from bot.pipeline.dedup.similarity import Doc
 
     records = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     counts: dict[str, int] = {}
@@ -65,7 +65,7 @@ def _zipf_words(rng: random.Random, n: int) -> list[int]:
 def clear_caches() -> None:
     """Forget the text caches so each store size starts cold (the replay texts are the same; each
     replay opens a new connection, so dedup's StoreView starts empty too)."""
-    from bot.dedup import text
+    from bot.pipeline.dedup import text
 
     for fn in (text.words, text.capitalised, text.lowercase_words, text.is_title_case, text.stem):
         fn.cache_clear()
@@ -174,7 +174,7 @@ def replay(db_path: Path, reps: int, batch: int = 1, decide: bool = True) -> tup
 def derive_rate(reps: int) -> tuple[int, float]:
     """The text features every new article gets computed once (tokens, stems, names, shingles,
     MinHash buckets), with the text caches cold: (articles, seconds)."""
-    from bot.dedup.similarity import Doc
+    from bot.pipeline.dedup.similarity import Doc
 
     records = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     count, spent = 0, 0.0

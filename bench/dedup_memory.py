@@ -3,7 +3,7 @@
 Stores and decides ``--articles`` soak-like articles (40 feeds, made-up names in every headline,
 the titles bench/soak.py's feed server serves) through ``save_articles`` + ``decide_pending`` in
 one process, and prints the resident memory every ``--every`` articles. Dedup keeps bounded
-caches of recent articles and text (bot/dedup/view.py ``StoreView``, bot/dedup/text.py);
+caches of recent articles and text (bot/pipeline/dedup/view.py ``StoreView``, bot/pipeline/dedup/text.py);
 this shows after how many articles they are full and what that costs, i.e. how long a soak's
 warm-up must be before "flat" can be judged.
 
@@ -22,10 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._harness import entry_title, proc_status  # noqa: E402
-from bot.dedup import decide_pending  # noqa: E402
 from bot.models import Article  # noqa: E402
-from bot.store import open_database  # noqa: E402
-from bot.store.articles import save_articles  # noqa: E402
+from bot.pipeline.dedup import decide_pending  # noqa: E402
+from bot.pipeline.store import open_database  # noqa: E402
+from bot.pipeline.store.articles import save_articles  # noqa: E402
 
 FEEDS = 40
 

@@ -4,8 +4,8 @@
         [--seeds 1 2 3] [--jitter-hours 6] [--skip-uci]
 
 Feeds the labelled corpus in time order, one article at a time, exactly as the pipeline does:
-a real SQLite file from ``bot.store.open_database``, ``save_articles`` then ``process_articles``
-inside one ``db.atomic()``, tags from ``bot.tagging`` (config.example.toml's tags) when
+a real SQLite file from ``bot.pipeline.store.open_database``, ``save_articles`` then ``process_articles``
+inside one ``db.atomic()``, tags from ``bot.pipeline.tagging`` (config.example.toml's tags) when
 available. Prints pairwise precision/recall of duplicates, B-cubed precision/recall/F1 of
 clusters, and false merges among hard negatives. Then scores story clustering on the UCI News
 Aggregator data (``../shared/eval``; skipped when absent; ``--uci`` picks the 999-row sample or
@@ -35,10 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.dedup import process_articles  # noqa: E402
 from bot.models import Article, RelatedLink  # noqa: E402
-from bot.store import open_database  # noqa: E402
-from bot.store.articles import save_articles  # noqa: E402
+from bot.pipeline.dedup import process_articles  # noqa: E402
+from bot.pipeline.store import open_database  # noqa: E402
+from bot.pipeline.store.articles import save_articles  # noqa: E402
 
 DEFAULT_CORPUS = ROOT / "tests" / "data" / "dedup" / "corpus.jsonl"
 DEFAULT_UCI = ROOT.parent / "shared" / "eval" / "uci-news-aggregator-6366.csv"
@@ -50,7 +50,7 @@ MARKET_STORIES = ("dn8H6sYjpA", "dchKRTV8vD", "dJbOm1zHMJ")
 def _tagger() -> Callable[[str, str], dict[str, str]]:
     try:
         from bot.config import load_config
-        from bot.tagging import Tagger
+        from bot.pipeline.tagging import Tagger
 
         tagger = Tagger.from_config(load_config(ROOT / "config.example.toml").tags)
         return tagger.tag
@@ -268,7 +268,7 @@ def title_tfidf_baseline(records: list[dict[str, Any]], threshold: float) -> dic
     (plain words, no stemming/aliases/keywords/centroids), IDF from the articles seen so far."""
     import math
 
-    from bot.dedup.text import content_words
+    from bot.pipeline.dedup.text import content_words
 
     df: dict[str, int] = defaultdict(int)
     seen: list[tuple[frozenset[str], int]] = []

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlite_utils import Database  # noqa: E402
 
 from bot.config.models import Config, DigestConfig  # noqa: E402
-from bot.store import chats as chat_store  # noqa: E402
-from bot.store import open_database  # noqa: E402
-from bot.telegram import delivery  # noqa: E402
+from bot.pipeline.store import chats as chat_store  # noqa: E402
+from bot.pipeline.store import open_database  # noqa: E402
+from bot.pipeline.telegram import delivery  # noqa: E402
 
 TAGS = ("russia", "usa", "china")
 

@@ -5,7 +5,7 @@ and journals it in SQLite, python-telegram-bot sends it over real HTTP to the fa
 server (tests/fakebotapi.py) in rate_limit mode, which answers 429 past 30 messages in any one
 second (and past 1/s for one chat).
 
-Reported, for newsbot's limiter (bot.telegram.delivery.make_rate_limiter) and, as a baseline in
+Reported, for newsbot's limiter (bot.pipeline.telegram.delivery.make_rate_limiter) and, as a baseline in
 the same run, for python-telegram-bot's stock AIORateLimiter():
   messages/s   messages accepted by the server / wall time of the fan-out   (target ≥ 28)
   429s         Too Many Requests answered by the server                      (target 0)
@@ -32,9 +32,9 @@ from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.config.models import Config, DigestConfig  # noqa: E402
-from bot.store import DbExecutor  # noqa: E402
-from bot.store import chats as chat_store  # noqa: E402
-from bot.telegram.delivery import DeliveryPolicy, deliver_digest, make_rate_limiter  # noqa: E402
+from bot.pipeline.store import DbExecutor  # noqa: E402
+from bot.pipeline.store import chats as chat_store  # noqa: E402
+from bot.pipeline.telegram.delivery import DeliveryPolicy, deliver_digest, make_rate_limiter  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:BENCH-fanout"

@@ -1,4 +1,4 @@
-"""Fit the story-clustering model (bot/dedup/weights.py) on the development data.
+"""Fit the story-clustering model (bot/pipeline/dedup/weights.py) on the development data.
 
     .venv/bin/python bench/fit_dedup.py [--write] [--windows 24 36 72] [--thresholds 0.4 0.5 0.6 0.7]
         [--recent 10] [--pool 30] [--min-precision 0.88] [--uci PATH]
@@ -10,14 +10,14 @@ and English, with summaries and tags). The 999-row sample is the 6,366 file's fi
 adds nothing to fit on; it is scored by bench/dedup_quality.py.
 
 1. Pairs: each article in stream order is compared, with the very features the bot computes
-   (:func:`bot.dedup.story.features`), with the candidate stories the bot would find
-   (:func:`bot.dedup.story.candidate_clusters` over the same index terms and window), the
+   (:func:`bot.pipeline.dedup.story.features`), with the candidate stories the bot would find
+   (:func:`bot.pipeline.dedup.story.candidate_clusters` over the same index terms and window), the
    stories being the *labelled* ones so far (teacher forcing); label 1 for its own story.
    Copies (same labelled duplicate group, or the same title key) are the duplicate layers' job
    and are left out, as the engine leaves them out of stories.
 2. A logistic regression with a small L2 penalty (Newton's method, pure Python: no numpy or
    scikit-learn needed), each data set weighing the same in the loss.
-3. The threshold: the online clusterer (the same :func:`bot.dedup.story.decide`, its own
+3. The threshold: the online clusterer (the same :func:`bot.pipeline.dedup.story.decide`, its own
    clusters as stories) is run on each data set at each ``--thresholds``, and the highest mean
    B-cubed F1 whose UCI precision is >= ``--min-precision`` and whose corpus precision is >=
    ``--corpus-min-precision`` (0.99: no false merge among our hard negatives) wins.
@@ -25,7 +25,7 @@ adds nothing to fit on; it is scored by bench/dedup_quality.py.
    way, refitting at each.
 
 Prints the weights, the chosen threshold and window, and the per-threshold table; ``--write``
-rewrites bot/dedup/weights.py. The committed weights: ``--recent 10 --pool 30 --windows 72
+rewrites bot/pipeline/dedup/weights.py. The committed weights: ``--recent 10 --pool 30 --windows 72
 --thresholds 0.5 0.6 0.7 0.8 --min-precision 0.89 --write`` (the window from ``--windows 24 36
 72``; the precision bar at the previous model's UCI precision on this seed, 0.895, so recall is
 not bought with precision: docs/BENCHMARKS.md, "Recall work").
@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dedup_quality import DEFAULT_CORPUS, DEFAULT_UCI, _tagger, bcubed, uci_records  # noqa: E402
-from bot.dedup import story as st  # noqa: E402
-from bot.dedup.engine import POSTINGS_PER_TERM  # noqa: E402
-from bot.dedup.similarity import Doc, Idf  # noqa: E402
+from bot.pipeline.dedup import story as st  # noqa: E402
+from bot.pipeline.dedup.engine import POSTINGS_PER_TERM  # noqa: E402
+from bot.pipeline.dedup.similarity import Doc, Idf  # noqa: E402
 
 WEIGHTS_FILE = ROOT / "bot" / "dedup" / "weights.py"
 # Not fitted: no development record carries Google News related coverage that links two stored
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-precision", type=float, default=0.88)
     ap.add_argument("--corpus-min-precision", type=float, default=0.99)
     ap.add_argument("--l2", type=float, default=1.0)
-    ap.add_argument("--write", action="store_true", help="rewrite bot/dedup/weights.py")
+    ap.add_argument("--write", action="store_true", help="rewrite bot/pipeline/dedup/weights.py")
     ap.add_argument("--recent", type=int, default=st.RECENT,
                     help="members a story is compared through: of its --pool newest, the most like it")
     ap.add_argument("--pool", type=int, default=st.POOL, help="a story's newest originals handed to decide")

@@ -2,7 +2,7 @@
 
 Each case is one document (at most the default max_bytes, 5 MB, unless stated), parsed in a fresh
 child process so its peak resident memory (ru_maxrss) is its own:
-  newsbot    bot.parse.parse_feed (with its defences: long internal entities dropped, author
+  newsbot    bot.pipeline.parse.feed.parse_feed (with its defences: long internal entities dropped, author
              e-mail search bounded, newest 1,000 entries kept, more than MAX_TAGS tags refused)
   feedparser feedparser.parse alone on the same bytes, in a child that never imports bot (so
              without those defences), killed after --limit seconds
@@ -97,8 +97,8 @@ CASES: dict[str, Callable[[], bytes]] = {
 CHILD_NEWSBOT = """
 import sys, time, resource
 sys.path.insert(0, {root!r})
-from bot.parse import parse_feed
-from bot.normalize import Cleaner
+from bot.pipeline.parse.feed import parse_feed
+from bot.pipeline.parse.normalize import Cleaner
 body = open(sys.argv[1], "rb").read()
 t = time.perf_counter()
 parsed = parse_feed(body, url="https://news.example/feed", headers={{}}, cleaner=Cleaner(), now=1.8e9)
@@ -137,7 +137,7 @@ def gzip_bomb_through_fetcher(inflated: int) -> str:
     sys.path.insert(0, str(ROOT))
     from bot.config.models import PollingConfig
     from bot.errors import FetchError
-    from bot.fetch import Fetcher
+    from bot.pipeline.fetch.fetcher import Fetcher
     from tests.feedserver import FeedServer
 
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
@@ -169,7 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=float, default=60.0, help="seconds before a child is killed")
     args = parser.parse_args()
-    print(f"python + bot.parse imported, no document: {baseline_rss()} resident")
+    print(f"python + bot.pipeline.parse.feed imported, no document: {baseline_rss()} resident")
     print(f"{'case':42} {'bytes':>10}  {'newsbot parse_feed':36}  feedparser alone")
     with tempfile.TemporaryDirectory() as tmp:
         for name, build in CASES.items():

@@ -3,7 +3,7 @@
 Generates feeds of realistic entries (HTML summaries, tracking parameters, French and English),
 then measures, in the same run:
   baseline  feedparser.parse on the bytes (what any feedparser-based reader pays)
-  parse     bot.parse.parse_feed (feedparser + normalisation into Article records)
+  parse     bot.pipeline.parse.feed.parse_feed (feedparser + normalisation into Article records)
   pipeline  parse + tag + store (save_articles and dedup in one transaction per feed) into a
             real SQLite file
 
@@ -26,12 +26,12 @@ import feedparser
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import load_config  # noqa: E402
-from bot.dedup import decide_pending  # noqa: E402
 from bot.models import FetchResult  # noqa: E402
-from bot.pipeline import store_parsed  # noqa: E402
-from bot.prepare import Stages, prepare_articles  # noqa: E402
-from bot.store import open_database  # noqa: E402
-from bot.store.feeds import sync_feeds  # noqa: E402
+from bot.pipeline.dedup import decide_pending  # noqa: E402
+from bot.pipeline.parse.prepare import Stages, prepare_articles  # noqa: E402
+from bot.pipeline.poll import store_parsed  # noqa: E402
+from bot.pipeline.store import open_database  # noqa: E402
+from bot.pipeline.store.feeds import sync_feeds  # noqa: E402
 
 WORDS = (
     "Ukraine", "Russie", "Kiev", "Moscou", "OTAN", "sommet", "frappe", "drone", "missile", "Corée",

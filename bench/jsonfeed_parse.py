@@ -1,8 +1,8 @@
 """JSON Feed beside RSS: parse_feed time on the same entries written both ways, and hostile sizes.
 
 For N items (each a title, a link, an HTML summary of ~600 characters, a date and an author), the
-same content is written as JSON Feed 1.1 and as RSS 2.0 and parsed with bot.parse.parse_feed
-(the pipeline's entry point: JSON goes to bot/parse_json.py, XML to feedparser; cleaning and caps
+same content is written as JSON Feed 1.1 and as RSS 2.0 and parsed with bot.pipeline.parse.feed.parse_feed
+(the pipeline's entry point: JSON goes to bot/pipeline/parse/jsonfeed.py, XML to feedparser; cleaning and caps
 are shared). Then two 5 MB hostile JSON bodies: the most items that fit (cut to the newest 1,000)
 and one nesting level per two bytes. Median of --repeat runs, in this process.
 
@@ -24,8 +24,8 @@ from xml.sax.saxutils import escape
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.errors import ParseError  # noqa: E402
-from bot.normalize import Cleaner  # noqa: E402
-from bot.parse import parse_feed  # noqa: E402
+from bot.pipeline.parse.feed import parse_feed  # noqa: E402
+from bot.pipeline.parse.normalize import Cleaner  # noqa: E402
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 SUMMARY = "<p>" + "Les délégations se retrouvent à <b>Genève</b> pour un nouveau cycle. " * 9 + "</p>"

@@ -31,14 +31,14 @@ def document(entries: int, guids: bool) -> bytes:
 
 def main() -> None:
     from bot.errors import ParseError
-    from bot.normalize import Cleaner
-    from bot.parse import parse_feed
+    from bot.pipeline.parse.feed import parse_feed
+    from bot.pipeline.parse.normalize import Cleaner
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=49_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"bot/ from {sys.modules['bot.parse'].__file__}")
+    print(f"bot/ from {sys.modules['bot.pipeline.parse.feed'].__file__}")
     for guids in (False, True):
         body = document(args.entries, guids)
         times = []

@@ -3,7 +3,7 @@
 A feed server runs in a separate process (so it does not share the bot's GIL) on several
 loopback addresses (127.0.0.2, 127.0.0.3, ...: Linux routes all of 127/8 to lo), like feeds
 spread over many sites, and adds a fixed latency to every response. The bot side is the real
-path of `bot.pipeline.poll_once` (fetch → parse + tag in worker processes → store, then the
+path of `bot.pipeline.poll.poll_once` (fetch → parse + tag in worker processes → store, then the
 dedup backlog decided) into a real SQLite file, with the default polling settings; the poll
 cycle and the dedup that follows are timed apart.
 
@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest import sentence, vocabulary  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.fetch import Fetcher  # noqa: E402
-from bot.pipeline import Pipeline  # noqa: E402
-from bot.prepare import Stages  # noqa: E402
-from bot.store import DbExecutor  # noqa: E402
+from bot.pipeline.fetch.fetcher import Fetcher  # noqa: E402
+from bot.pipeline.parse.prepare import Stages  # noqa: E402
+from bot.pipeline.poll import Pipeline  # noqa: E402
+from bot.pipeline.store import DbExecutor  # noqa: E402
 
 
 def feed_body(n: int, entries: int, rare: list[str]) -> bytes:

@@ -1,4 +1,4 @@
-"""What naming a feed's publisher costs (bot/publisher.py), once per parsed feed.
+"""What naming a feed's publisher costs (bot/pipeline/parse/publisher.py), once per parsed feed.
 
     .venv/bin/python bench/publisher_names.py [--rounds 2000]
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import feedparser  # noqa: E402  (bench only: reads the captures' titles)
 
-from bot import publisher  # noqa: E402
+from bot.pipeline.parse import publisher  # noqa: E402
 
 
 def captures() -> list[tuple[str, str, str]]:
@@ -51,8 +51,8 @@ def per_call(calls: list[tuple[str, str]], rounds: int) -> float:
 
 
 def upgrade(articles: int) -> None:
-    from bot.store import open_database
-    from bot.store.schema import m002_publisher_names
+    from bot.pipeline.store import open_database
+    from bot.pipeline.store.schema import m002_publisher_names
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(Path(tmp) / "upgrade.db")

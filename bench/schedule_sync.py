@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlite_utils import Database  # noqa: E402
 
 from bot.config import parse_config  # noqa: E402
-from bot.store import DbExecutor  # noqa: E402
-from bot.store import chats as chat_store  # noqa: E402
-from bot.telegram import schedule  # noqa: E402
-from bot.telegram.app import build_application  # noqa: E402
-from bot.telegram.delivery import PacedRateLimiter  # noqa: E402
+from bot.pipeline.store import DbExecutor  # noqa: E402
+from bot.pipeline.store import chats as chat_store  # noqa: E402
+from bot.pipeline.telegram import schedule  # noqa: E402
+from bot.pipeline.telegram.app import build_application  # noqa: E402
+from bot.pipeline.telegram.delivery import PacedRateLimiter  # noqa: E402
 
 TOKEN = "1:bench-token"
 

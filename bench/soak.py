@@ -1,7 +1,7 @@
 """Soak: the whole bot (polling, dedup, tagging, digests, alerts, commands) for a long while,
 with intervals shortened and faults injected, watching for leaks and stuck jobs.
 
-In this process: the Application ``newsbot run`` builds (bot.telegram.app.build_application,
+In this process: the Application ``newsbot run`` builds (bot.pipeline.telegram.app.build_application,
 post_init included: command menus, schedules, resume, priority alerts, the FeedScheduler), with
 feed intervals shortened to ``--feed-interval`` seconds and every chat given a digest time
 every minute, so 30 minutes of real time are ~150 hours of polling at the default 15 min
@@ -55,14 +55,14 @@ from bench._harness import (  # noqa: E402
     stop_server,
 )
 from bot.config import Config, load_config  # noqa: E402
-from bot.dedup import decide_pending  # noqa: E402
 from bot.models import Article  # noqa: E402
-from bot.prepare import worker_pids  # noqa: E402
-from bot.store import DbExecutor  # noqa: E402
-from bot.store import chats as chat_store  # noqa: E402
-from bot.store import feeds as feed_store  # noqa: E402
-from bot.store.articles import save_articles  # noqa: E402
-from bot.telegram.app import ALLOWED_UPDATES, build_application  # noqa: E402
+from bot.pipeline.dedup import decide_pending  # noqa: E402
+from bot.pipeline.parse.prepare import worker_pids  # noqa: E402
+from bot.pipeline.store import DbExecutor  # noqa: E402
+from bot.pipeline.store import chats as chat_store  # noqa: E402
+from bot.pipeline.store import feeds as feed_store  # noqa: E402
+from bot.pipeline.store.articles import save_articles  # noqa: E402
+from bot.pipeline.telegram.app import ALLOWED_UPDATES, build_application  # noqa: E402
 
 TOKEN = "5151515151:SOAKtokenSOAKtokenSOAKtoken_0123456"
 CHAT_BASE = 700_000

@@ -4,7 +4,7 @@ A child process fills a fresh SQLite file with ``--size`` synthetic articles, th
 rows, clusters and tags (bulk SQL; see bench/dedup_cost.py). This process, whose memory is what
 we report, then runs the real code on it:
   poll    the bundled sample feeds (data/samples/, 73 entries) served over local HTTP, through
-          fetch → parse → tag → store → dedup (bot.pipeline.poll_once)
+          fetch → parse → tag → store → dedup (bot.pipeline.poll.poll_once)
   digest  building the first digest of one chat that follows five tags (select + rank + render)
   search  one FTS query, as /search runs it
 and prints the start-up check's cost (``PRAGMA quick_check``, run before every writing command),
@@ -30,15 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dedup_cost import fill  # noqa: E402
+from bot.cli.demo import demo_config, serve_directory  # noqa: E402
+from bot.cli.packaged import samples_dir  # noqa: E402
 from bot.config import StorageConfig, load_config  # noqa: E402
-from bot.demo import demo_config, serve_directory  # noqa: E402
-from bot.packaged import samples_dir  # noqa: E402
-from bot.pipeline import poll_once  # noqa: E402
-from bot.prepare import worker_pids  # noqa: E402
-from bot.store import DbExecutor, open_database  # noqa: E402
-from bot.store.chats import search_stories, set_chat_tags, upsert_chat  # noqa: E402
-from bot.store.db import check_database  # noqa: E402
-from bot.telegram.delivery import build_dry_run  # noqa: E402
+from bot.pipeline.parse.prepare import worker_pids  # noqa: E402
+from bot.pipeline.poll import poll_once  # noqa: E402
+from bot.pipeline.store import DbExecutor, open_database  # noqa: E402
+from bot.pipeline.store.chats import search_stories, set_chat_tags, upsert_chat  # noqa: E402
+from bot.pipeline.store.db import check_database  # noqa: E402
+from bot.pipeline.telegram.delivery import build_dry_run  # noqa: E402
 
 FOLLOWED = ["ukraine", "russia", "north-korea", "nato", "eu"]
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
-from bot.tagging import Tagger  # noqa: E402
+from bot.pipeline.tagging import Tagger  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "tagging"
 

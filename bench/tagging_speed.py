@@ -10,7 +10,8 @@ tagged over and over. Reports articles/s for
   - the normalisation step alone (the floor any matcher pays),
   - a baseline in the same run: one compiled regex per keyword over the normalised text
     (what "a loop over keywords per article" costs), with the shipped taxonomy,
-  - bot.retag.retag_articles over 20,000 stored articles in a real SQLite file (hot reload cost).
+  - bot.pipeline.tagging.retag.retag_articles over 20,000 stored articles in a real SQLite file
+    (hot reload cost).
 and the cost ratio between the two taxonomies against their keyword-count ratio.
 Target: >= 10,000 articles/s with the shipped taxonomy; cost growing far slower than keywords.
 """
@@ -31,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import TagConfig, load_config  # noqa: E402
-from bot.tagging import Tagger  # noqa: E402
-from bot.tagging.keywords import parse_keyword  # noqa: E402
-from bot.tagging.normalize import normalize_article  # noqa: E402
+from bot.pipeline.tagging import Tagger  # noqa: E402
+from bot.pipeline.tagging.keywords import parse_keyword  # noqa: E402
+from bot.pipeline.tagging.normalize import normalize_article  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "tagging"
 SHARED = Path("/work/shared")
@@ -128,10 +129,10 @@ def retag_rate(tags: tuple[TagConfig, ...], texts: list[tuple[str, str]], count:
 
     from bot.config import FeedConfig
     from bot.models import Article
-    from bot.retag import retag_articles
-    from bot.store import open_database
-    from bot.store.articles import save_articles
-    from bot.store.feeds import sync_feeds
+    from bot.pipeline.store import open_database
+    from bot.pipeline.store.articles import save_articles
+    from bot.pipeline.store.feeds import sync_feeds
+    from bot.pipeline.tagging.retag import retag_articles
 
     now = time.time()
     with tempfile.TemporaryDirectory() as tmp:

@@ -61,7 +61,7 @@ class ParseError(FeedError):
 
 class StorageError(NewsbotError):
     """The database could not be opened, migrated or written. ``kind`` names the cause when
-    known ("disk-full", "locked", "corrupt", "io-error"; see ``bot.store.health``)."""
+    known ("disk-full", "locked", "corrupt", "io-error"; see ``bot.pipeline.store.health``)."""
 
     def __init__(self, message: str, kind: str = ""):
         super().__init__(message)

@@ -83,4 +83,4 @@ class FeedPollOutcome:
     bozo: str = ""
     elapsed: float = 0.0
     article_ids: tuple[int, ...] = ()
-    storage: str = ""            # the database failed (bot.store.health kind: "disk-full", ...)
+    storage: str = ""            # the database failed (bot.pipeline.store.health kind: "disk-full", ...)

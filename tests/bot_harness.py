@@ -1,6 +1,6 @@
 """Runs the real newsbot Telegram application against the fake Bot API, for the test_bot_* files.
 
-The Application is the one ``newsbot run`` builds (:func:`bot.telegram.app.build_application`),
+The Application is the one ``newsbot run`` builds (:func:`bot.pipeline.telegram.app.build_application`),
 long-polling the fake server over real HTTP, with a real SQLite file. Only the rate limiter's
 pacing is shortened (1 s per chat would make every test slow); its logic is tested with delivery.
 """
@@ -17,10 +17,10 @@ from sqlite_utils import Database
 from telegram.ext import Application
 
 from bot.config import Config, parse_config
-from bot.store import DbExecutor
-from bot.store import chats as chat_store
-from bot.telegram.app import ALLOWED_UPDATES, build_application
-from bot.telegram.delivery import PacedRateLimiter
+from bot.pipeline.store import DbExecutor
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.telegram.app import ALLOWED_UPDATES, build_application
+from bot.pipeline.telegram.delivery import PacedRateLimiter
 from tests.fakebotapi import FakeBotAPI, Sent
 
 TOKEN = "4242424242:AAHfakeTOKENforTESTS-abcdefghijk_0123"

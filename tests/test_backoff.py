@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot.backoff import MAX_TTL, after_failure, next_due_after_success
+from bot.pipeline.schedule.backoff import MAX_TTL, after_failure, next_due_after_success
 
 HOUR = 3600.0
 DAY = 86400.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import load_config
-from bot.scheduler import JOB_PREFIX
+from bot.pipeline.schedule.scheduler import JOB_PREFIX
 from tests.bot_harness import ADMIN, Harness, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 from tests.feedserver import FeedServer

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import chats as chat_store
-from bot.telegram.schedule import digest_job_ids
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.telegram.schedule import digest_job_ids
 from tests.bot_harness import ADMIN, Harness, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 

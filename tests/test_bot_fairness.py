@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.telegram.delivery import PacedRateLimiter
+from bot.pipeline.telegram.delivery import PacedRateLimiter
 from tests.bot_harness import running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 
@@ -57,7 +57,7 @@ async def test_a_flood_of_unknown_commands_and_text_does_not_delay_another_chat(
 
 
 async def test_chat_turns_are_bounded_ordered_and_coalesced() -> None:
-    from bot.telegram.locks import ChatTurns
+    from bot.pipeline.telegram.locks import ChatTurns
 
     turns = ChatTurns(limit=3)
     assert [turns.admit(1) for _ in range(4)] == ["run", "run", "run", "drop"]

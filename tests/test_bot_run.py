@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.telegram.app import run_bot
-from bot.telegram.logs import REDACTED, RedactingFilter, add_secret, install_redaction, redact
+from bot.pipeline.telegram.app import run_bot
+from bot.pipeline.telegram.logs import REDACTED, RedactingFilter, add_secret, install_redaction, redact
 from tests.bot_harness import TOKEN, make_config, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 

@@ -11,12 +11,12 @@ import pytest
 from sqlite_utils import Database
 
 from bot.config.models import ChannelConfig, DigestConfig
-from bot.store import DbExecutor
-from bot.store import chats as chat_store
-from bot.store import deliveries as journal
-from bot.telegram import schedule
-from bot.telegram.app import build_application
-from bot.telegram.schedule import digest_job_ids, next_fire_times, schedule_chat
+from bot.pipeline.store import DbExecutor
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.store import deliveries as journal
+from bot.pipeline.telegram import schedule
+from bot.pipeline.telegram.app import build_application
+from bot.pipeline.telegram.schedule import digest_job_ids, next_fire_times, schedule_chat
 from tests.bot_harness import TOKEN, fast_limiter, make_config, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 

@@ -8,9 +8,9 @@ import re
 import time
 from pathlib import Path
 
-from bot.store import chats as chat_store
-from bot.telegram import delivery
-from bot.telegram.texts import COMMANDS, TEXTS
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.telegram import delivery
+from bot.pipeline.telegram.texts import COMMANDS, TEXTS
 from tests.bot_harness import ADMIN, example_tags, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 
@@ -270,6 +270,6 @@ def test_readme_help_and_config_agree() -> None:
     assert rule in " ".join(section.split()) and rule in example and rule in TEXTS["en"]["help"]
     assert ("par nombre de sources, le plus récent d'abord à égalité ; un sujet sans nouvel article depuis "
             "plus de 24 h") in TEXTS["fr"]["help"]
-    from bot.digest import FRESH_HOURS  # here: the other tests must run on older code too
+    from bot.pipeline.digest import FRESH_HOURS  # here: the other tests must run on older code too
 
     assert FRESH_HOURS == 24.0

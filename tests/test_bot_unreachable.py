@@ -129,11 +129,11 @@ def test_telegram_down_then_up_twice_is_a_line_per_change_and_commands_are_answe
 def test_health_logs_each_change_once_and_a_summary_every_five_minutes(caplog) -> None:
     import logging
 
-    from bot.telegram.health import TelegramHealth
+    from bot.pipeline.telegram.health import TelegramHealth
 
     now = [0.0]
     health = TelegramHealth(clock=lambda: now[0])
-    caplog.set_level(logging.WARNING, logger="bot.telegram.health")
+    caplog.set_level(logging.WARNING, logger="bot.pipeline.telegram.health")
     for _ in range(700):                                 # one failed request a second, 700 s
         health.failed("httpx.ConnectError: All connection attempts failed")
         now[0] += 1

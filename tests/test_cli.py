@@ -105,7 +105,7 @@ def test_csv_export_neutralises_formulas_and_jsonl_stays_verbatim(capsys, feed_s
 
 
 def test_csv_cell_covers_tab_and_carriage_return() -> None:
-    from bot.reports import csv_cell
+    from bot.cli.reports import csv_cell
 
     assert [csv_cell(v) for v in ("\tx", "\rx", "a=b", "", 12, -3, None)] == \
         ["'\tx", "'\rx", "a=b", "", 12, -3, None]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_ALL_FEEDS_FAILED, EXIT_SOME_FEEDS_FAILED, main
-from bot.reports import human_duration
+from bot.cli.commands import EXIT_ALL_FEEDS_FAILED, EXIT_SOME_FEEDS_FAILED, main
+from bot.cli.reports import human_duration
 from tests.feedserver import FeedServer
 from tests.helpers import rss, write_config
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import open_database
+from bot.pipeline.store import open_database
 from tests.helpers import write_config
 from tests.test_dedup_store import add
 

@@ -69,9 +69,9 @@ def _generated() -> list:
 def _replay(out: Path) -> None:
     import tempfile
 
-    from bot import dedup
-    from bot.store import open_database
-    from bot.store.articles import save_articles
+    from bot.pipeline import dedup
+    from bot.pipeline.store import open_database
+    from bot.pipeline.store.articles import save_articles
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.pipeline import poll_once
-from bot.store import DbExecutor, open_database
+from bot.pipeline.poll import poll_once
+from bot.pipeline.store import DbExecutor, open_database
 from tests.feedserver import FeedServer
 from tests.helpers import load, write_config
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dedup.keys import clean_title, source_key, title_key
-from bot.dedup.similarity import Doc, Idf, same_headline
-from bot.dedup.text import capitalised, fold, stem, words
+from bot.pipeline.dedup.keys import clean_title, source_key, title_key
+from bot.pipeline.dedup.similarity import Doc, Idf, same_headline
+from bot.pipeline.dedup.text import capitalised, fold, stem, words
 
 SAME_FR = [
     ("Guerre en Ukraine : l’armée russe revendique la prise d’un village",

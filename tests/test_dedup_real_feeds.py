@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import dedup
 from bot.config import FeedConfig
-from bot.normalize import Cleaner
-from bot.parse import parse_feed
-from bot.store import open_database
-from bot.store.articles import save_articles
-from bot.store.feeds import sync_feeds
+from bot.pipeline import dedup
+from bot.pipeline.parse.feed import parse_feed
+from bot.pipeline.parse.normalize import Cleaner
+from bot.pipeline.store import open_database
+from bot.pipeline.store.articles import save_articles
+from bot.pipeline.store.feeds import sync_feeds
 
 FEEDS = Path(__file__).parent / "data" / "feeds-real"
 # The order one `newsbot poll --once` happened to store them in (concurrent fetches).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import random
 
-from bot.dedup import minhash, text
-from bot.dedup.similarity import Idf, weighted_cosine
+from bot.pipeline.dedup import minhash, text
+from bot.pipeline.dedup.similarity import Idf, weighted_cosine
 
 
 def _plain_signature(sh: frozenset[int]) -> list[int]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.dedup import process_articles
 from bot.models import Article, RelatedLink
-from bot.store import open_database
-from bot.store.articles import prune_articles, save_articles
+from bot.pipeline.dedup import process_articles
+from bot.pipeline.store import open_database
+from bot.pipeline.store.articles import prune_articles, save_articles
 
 T = 1729670400.0  # 2024-10-23 08:00 UTC
 _guids = itertools.count()
@@ -208,8 +208,8 @@ def test_related_coverage_link_joins_the_google_news_item_of_another_feed(db: Da
 
 
 def test_updated_title_is_reindexed_for_later_copies(db: Database) -> None:
-    from bot.dedup import reindex_articles
-    from bot.dedup.keys import title_key
+    from bot.pipeline.dedup import reindex_articles
+    from bot.pipeline.dedup.keys import title_key
 
     a = add(db, "Séoul envisage d’envoyer des observateurs en Ukraine", source="RFI", feed="RFI")
     feed_id = db.execute("SELECT feed_id FROM articles WHERE id = ?", (a,)).fetchone()[0]
@@ -291,7 +291,7 @@ def test_pruning_removes_index_rows_with_their_articles(db: Database) -> None:
 
 
 def test_repair_after_pruning_gives_clusters_a_living_representative(db: Database) -> None:
-    from bot.store.clusters import repair_clusters
+    from bot.pipeline.store.clusters import repair_clusters
 
     old = add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters",
               at=T - 40 * 86400)
@@ -308,7 +308,7 @@ def test_repair_after_pruning_gives_clusters_a_living_representative(db: Databas
 
 
 def test_a_failing_article_is_kept_alone_and_the_others_go_on(db: Database, monkeypatch, caplog) -> None:
-    import bot.dedup.engine as engine
+    import bot.pipeline.dedup.engine as engine
 
     first = add(db, "Sbarro files for bankruptcy protection for the second time", source="Reuters")
     real = engine.find_duplicate

@@ -1,4 +1,4 @@
-"""The story decision (bot/dedup/story.py), pure: hand-built stories against the fitted model.
+"""The story decision (bot/pipeline/dedup/story.py), pure: hand-built stories against the fitted model.
 
 Document frequencies come from a background of realistic headlines (templates and town names
 repeat across a day's regional news; a sports event's generic words repeat across its
@@ -11,8 +11,8 @@ import itertools
 
 import pytest
 
-from bot.dedup.similarity import Doc, Idf
-from bot.dedup.story import (
+from bot.pipeline.dedup.similarity import Doc, Idf
+from bot.pipeline.dedup.story import (
     FEATURES,
     MODEL,
     POOL,

@@ -1,4 +1,4 @@
-"""Dedup's in-memory view of its store (bot/dedup/view.py): decisions equal to reading SQLite
+"""Dedup's in-memory view of its store (bot/pipeline/dedup/view.py): decisions equal to reading SQLite
 cold, and the view dropped whenever it could be stale. Real SQLite files throughout."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.dedup import process_articles, view
-from bot.dedup.similarity import Doc
 from bot.models import Article, RelatedLink
-from bot.store import open_database
-from bot.store.articles import prune_articles, save_articles
-from bot.store.clusters import get_df
+from bot.pipeline.dedup import process_articles, view
+from bot.pipeline.dedup.similarity import Doc
+from bot.pipeline.store import open_database
+from bot.pipeline.store.articles import prune_articles, save_articles
+from bot.pipeline.store.clusters import get_df
 
 CORPUS = Path(__file__).parent / "data" / "dedup" / "corpus.jsonl"
 T = 1729670400.0
@@ -120,7 +120,7 @@ def test_an_updated_article_and_pruning_drop_the_view(tmp_path: Path) -> None:
 
 
 def test_a_failed_decision_drops_the_view(tmp_path: Path, monkeypatch) -> None:
-    import bot.dedup.engine as engine
+    import bot.pipeline.dedup.engine as engine
 
     db = open_database(tmp_path / "news.db")
     _store(db, _article("a", "Russian strike on Kharkiv kills five"), "f")
@@ -152,8 +152,8 @@ def test_recent_originals_kept_as_sqlite_orders_them(tmp_path: Path) -> None:
     with equal times: the view's newest-first list is the one SQLite returns."""
     import random
 
-    from bot.dedup.story import RECENT
-    from bot.store import clusters as store
+    from bot.pipeline.dedup.story import RECENT
+    from bot.pipeline.store import clusters as store
 
     db = open_database(tmp_path / "news.db")
     held = view.view_of(db)

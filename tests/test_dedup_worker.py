@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.dedup import decide_pending, process_articles
-from bot.dedup_worker import DedupWorker
 from bot.models import Article, RelatedLink
-from bot.store import DbExecutor, open_database
-from bot.store.articles import count_undecided, save_articles
-from bot.store.clusters import list_clusters
+from bot.pipeline.dedup import decide_pending, process_articles
+from bot.pipeline.dedup.worker import DedupWorker
+from bot.pipeline.store import DbExecutor, open_database
+from bot.pipeline.store.articles import count_undecided, save_articles
+from bot.pipeline.store.clusters import list_clusters
 
 CORPUS = Path(__file__).parent / "data" / "dedup" / "corpus.jsonl"
 NOW = 1_790_000_000.0

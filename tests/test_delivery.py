@@ -20,10 +20,10 @@ from telegram.request import HTTPXRequest
 
 from bot.config.models import Config, DigestConfig, TagConfig
 from bot.errors import DeliveryError
-from bot.store import DbExecutor
-from bot.store import chats as chat_store
-from bot.store import deliveries as journal
-from bot.telegram.delivery import (
+from bot.pipeline.store import DbExecutor
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.store import deliveries as journal
+from bot.pipeline.telegram.delivery import (
     DeliveryPolicy,
     build_dry_run,
     deliver_digest,
@@ -468,7 +468,7 @@ async def test_prune_journal_keeps_pending_and_live_marks(bot, fake_bot_api, exe
 
 
 def test_limiter_reservations_respect_chat_and_group_limits() -> None:
-    from bot.telegram.delivery import PacedRateLimiter
+    from bot.pipeline.telegram.delivery import PacedRateLimiter
 
     limiter = PacedRateLimiter(per_chat_interval=1.0, group_per_minute=20, margin=0.0)
     private = [limiter._reserve_chat(42, 100.0) for _ in range(3)]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import DbExecutor
-from bot.store import chats as chat_store
-from bot.store import deliveries as journal
+from bot.pipeline.store import DbExecutor
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.store import deliveries as journal
 from tests.helpers import write_config
 from tests.test_delivery import World
 

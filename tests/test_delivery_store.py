@@ -1,4 +1,4 @@
-"""Subscriber records (bot/store/chats.py): bad input, migrations, stats, search."""
+"""Subscriber records (bot/pipeline/store/chats.py): bad input, migrations, stats, search."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.store import chats as c
-from bot.store import open_database, schema
-from bot.store.deliveries import pending_parts
+from bot.pipeline.store import chats as c
+from bot.pipeline.store import open_database, schema
+from bot.pipeline.store.deliveries import pending_parts
 
 NOW = 1_795_000_000.0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
+from bot.cli.commands import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "newsbot.service"

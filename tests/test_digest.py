@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.digest import (
+from bot.pipeline.digest import (
     MAX_ENTITIES,
     MAX_MESSAGE_UNITS,
     Story,

@@ -1,8 +1,8 @@
-"""bot.discover.feed_links on hand-written heads (pure: HTML text in, links out)."""
+"""bot.config.discover.feed_links on hand-written heads (pure: HTML text in, links out)."""
 
 from __future__ import annotations
 
-from bot.discover import MAX_LINKS, FeedLink, feed_links
+from bot.config.discover import MAX_LINKS, FeedLink, feed_links
 
 
 def test_advertised_feeds_in_page_order_resolved_and_deduplicated() -> None:

@@ -21,9 +21,9 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import load_config
-from bot.scheduler import FeedScheduler
-from bot.store import DbExecutor
-from bot.telegram.handlers import storage_problem
+from bot.pipeline.schedule.scheduler import FeedScheduler
+from bot.pipeline.store import DbExecutor
+from bot.pipeline.telegram.handlers.admin import storage_problem
 from tests.feedserver import FeedServer
 from tests.helpers import rss, wait_for, write_config
 

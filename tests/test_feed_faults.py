@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from bot.models import FeedPollOutcome
-from bot.pipeline import poll_once
-from bot.store import DbExecutor, open_database
-from bot.store.feeds import feed_state
+from bot.pipeline.poll import poll_once
+from bot.pipeline.store import DbExecutor, open_database
+from bot.pipeline.store.feeds import feed_state
 from tests.feedserver import FeedServer
 from tests.helpers import load, rss, write_config
 

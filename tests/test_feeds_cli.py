@@ -18,7 +18,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import load_config
-from bot.opml import MAX_OPML_FEEDS
+from bot.config.opml import MAX_OPML_FEEDS
 from tests.feedserver import FeedServer
 from tests.helpers import rss
 

@@ -7,7 +7,7 @@ the repository and their cases skip when that folder is absent.
 Checked for each file: article count, feed version, real dates inside the capture window (no
 fetch-time fallbacks), clean titles (no NBSP/hair/zero-width spaces, no CDATA or entity debris,
 no rubric prefixes), absolute http(s) links, canonical URLs without tracking parameters, and the
-publisher: for ordinary feeds the name drawn from the feed's title and site (bot/publisher.py:
+publisher: for ordinary feeds the name drawn from the feed's title and site (bot/pipeline/parse/publisher.py:
 "Al Jazeera", not "Al Jazeera – Breaking News, World News and Video from Al Jazeera"; France 24's
 ``<source>`` is a photo credit), the ``<source>`` element for Google News.
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from bot.models import ParsedFeed
-from bot.normalize import Cleaner
-from bot.parse import parse_feed
+from bot.pipeline.parse.feed import parse_feed
+from bot.pipeline.parse.normalize import Cleaner
 
 REPO = Path(__file__).resolve().parent.parent
 COPIED = REPO / "tests" / "data" / "feeds-real"

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config.models import PollingConfig
 from bot.errors import FetchError
-from bot.fetch import Fetcher, parse_retry_after
+from bot.pipeline.fetch.fetcher import Fetcher, parse_retry_after
 from tests.feedserver import FeedServer
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'

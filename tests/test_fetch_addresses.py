@@ -18,7 +18,7 @@ import pytest
 
 from bot.config.models import PollingConfig
 from bot.errors import FetchError
-from bot.fetch import Fetcher
+from bot.pipeline.fetch.fetcher import Fetcher
 from tests.feedserver import FeedServer
 from tests.helpers import rss, write_config
 
@@ -106,14 +106,14 @@ async def test_dns_rebinding_a_name_public_then_private_gets_its_answer_refused(
     # DNS rebinding: the check's lookup says public, httpx's own lookup a moment later says
     # loopback. Simulated by answering the check with a public address; httpx still connects to
     # 127.0.0.1 (localhost), and the answer it got there is refused unread.
-    import bot.fetch
+    import bot.pipeline.fetch.fetcher
 
-    real = bot.fetch.resolve
+    real = bot.pipeline.fetch.fetcher.resolve
 
     async def first_answer_public(host: str, port: int) -> tuple:
         return (ipaddress.ip_address("93.184.216.34"),) if host == "localhost" else await real(host, port)
 
-    monkeypatch.setattr(bot.fetch, "resolve", first_answer_public)
+    monkeypatch.setattr(bot.pipeline.fetch.fetcher, "resolve", first_answer_public)
     feed_server.route("/feed.xml", FEED)
     feed_server.redirect("/moved", f"http://localhost:{feed_server.port}/feed.xml", status=302)
     error = await fetch_error(feed_server.url("/moved"))

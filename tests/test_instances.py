@@ -13,9 +13,9 @@ import pytest
 
 from bot.config import load_config
 from bot.errors import StorageError
-from bot.store import feeds as feed_store
-from bot.store import open_database
-from bot.store.lock import lock_path
+from bot.pipeline.store import feeds as feed_store
+from bot.pipeline.store import open_database
+from bot.pipeline.store.lock import lock_path
 from tests.feedserver import FeedServer
 from tests.helpers import hold_write_lock, rss, write_config
 

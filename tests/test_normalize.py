@@ -1,4 +1,4 @@
-"""bot.normalize: canonical URLs, HTML to text, titles, boilerplate, publisher suffixes."""
+"""bot.pipeline.parse.normalize: canonical URLs, HTML to text, titles, boilerplate, publisher suffixes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.normalize import (
+from bot.pipeline.parse.normalize import (
     DEFAULT_BOILERPLATE,
     MAX_SUMMARY_CHARS,
     MAX_TITLE_CHARS,
@@ -87,7 +87,7 @@ def test_unusable_hosts_are_left_alone() -> None:
 
 
 def _google_news_links() -> list[str]:
-    from bot.parse import parse_feed
+    from bot.pipeline.parse.feed import parse_feed
 
     links = []
     here = Path(__file__).resolve().parent

@@ -17,9 +17,9 @@ from bot.models import FeedPollOutcome
 from bot.observe.health import Health
 from bot.observe.instruments import error_kind
 from bot.observe.server import MetricsServer, ask_health
-from bot.scheduler import FeedScheduler
-from bot.store import DbExecutor
-from bot.telegram.app import FATAL_KEY, build_application, health_checks
+from bot.pipeline.schedule.scheduler import FeedScheduler
+from bot.pipeline.store import DbExecutor
+from bot.pipeline.telegram.app import FATAL_KEY, build_application, health_checks
 from tests.bot_harness import TOKEN, make_config
 from tests.fakebotapi import FakeBotAPI
 from tests.feedserver import FeedServer

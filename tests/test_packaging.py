@@ -161,7 +161,7 @@ def test_every_third_party_import_is_a_declared_dependency(installed: Path) -> N
 
 
 def test_the_package_files_are_links_to_the_one_copy_in_the_repo() -> None:
-    files = ROOT / "bot" / "files"
+    files = ROOT / "bot" / "cli"
     assert os.readlink(files / "samples") == "../../data/samples"
     assert os.readlink(files / "config.example.toml") == "../../config.example.toml"
     assert sorted(p.name for p in (files / "samples").iterdir()) == \

@@ -15,10 +15,10 @@ import pytest
 
 from bot.config.models import PollingConfig
 from bot.errors import ParseError
-from bot.fetch import Fetcher
 from bot.models import Article, ParsedFeed, RelatedLink
-from bot.normalize import Cleaner
-from bot.parse import parse_feed, parse_related
+from bot.pipeline.fetch.fetcher import Fetcher
+from bot.pipeline.parse.feed import parse_feed, parse_related
+from bot.pipeline.parse.normalize import Cleaner
 from tests.feedserver import FeedServer
 
 DATA = Path(__file__).parent / "data"

@@ -18,10 +18,10 @@ import pytest
 
 from bot.errors import ParseError
 from bot.models import ParsedFeed
-from bot.normalize import Cleaner
-from bot.parse import MAX_ENTRIES, MAX_LINK_CHARS, parse_feed
-from bot.pipeline import poll_once
-from bot.store import DbExecutor, open_database
+from bot.pipeline.parse.feed import MAX_ENTRIES, MAX_LINK_CHARS, parse_feed
+from bot.pipeline.parse.normalize import Cleaner
+from bot.pipeline.poll import poll_once
+from bot.pipeline.store import DbExecutor, open_database
 from tests.feedserver import FeedServer
 from tests.helpers import load, write_config
 from tests.test_parse import NOW, serve_and_parse, utc

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.pipeline import poll_once
-from bot.store import DbExecutor, open_database
-from bot.store.feeds import feed_state
+from bot.pipeline.poll import poll_once
+from bot.pipeline.store import DbExecutor, open_database
+from bot.pipeline.store.feeds import feed_state
 from tests.feedserver import FeedServer
 from tests.helpers import load, rss, write_config
 

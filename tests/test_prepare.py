@@ -16,7 +16,7 @@ import pytest
 from bot.config import load_config
 from bot.errors import ParseError
 from bot.models import FetchResult
-from bot.prepare import Preparer, Stages, prepare_articles, shutdown_workers, worker_pids
+from bot.pipeline.parse.prepare import Preparer, Stages, prepare_articles, shutdown_workers, worker_pids
 
 from .helpers import rss, write_config
 
@@ -122,7 +122,7 @@ import asyncio, os, sys
 from pathlib import Path
 from bot.config import load_config
 from bot.models import FetchResult
-from bot.prepare import Preparer, Stages, worker_pids
+from bot.pipeline.parse.prepare import Preparer, Stages, worker_pids
 
 async def main():
     stages = Stages.from_config(load_config(Path(sys.argv[1])))

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import TagConfig
-from bot.normalize import (
+from bot.pipeline.parse.normalize import (
     MAX_SUMMARY_CHARS,
     MAX_TITLE_CHARS,
     SKIP_TAGS,
@@ -28,7 +28,7 @@ from bot.normalize import (
     html_to_text,
     is_http_url,
 )
-from bot.tagging import Tagger
+from bot.pipeline.tagging import Tagger
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import publisher
-from bot.pipeline import poll_once
-from bot.publisher import publisher_name
-from bot.store import DbExecutor, open_database
-from bot.telegram.delivery import preview_new_subscriber
+from bot.pipeline.parse import publisher
+from bot.pipeline.parse.publisher import publisher_name
+from bot.pipeline.poll import poll_once
+from bot.pipeline.store import DbExecutor, open_database
+from bot.pipeline.telegram.delivery import preview_new_subscriber
 from tests.feedserver import FeedServer
 from tests.helpers import load, write_config
 

@@ -14,8 +14,8 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import parse_duration
-from bot.scheduler import JOB_PREFIX, FeedScheduler
-from bot.store import DbExecutor
+from bot.pipeline.schedule.scheduler import JOB_PREFIX, FeedScheduler
+from bot.pipeline.store import DbExecutor
 from tests.feedserver import FeedServer
 from tests.helpers import hold_write_lock, load, rss, wait_for, write_config
 
@@ -61,7 +61,7 @@ async def test_config_edit_adds_and_removes_feeds(running, feed_server: FeedServ
 
 async def test_invalid_edit_keeps_last_good_config(running, caplog: pytest.LogCaptureFixture) -> None:
     cfg, feeds = running
-    caplog.set_level(logging.ERROR, logger="bot.scheduler")
+    caplog.set_level(logging.ERROR, logger="bot.pipeline.schedule.scheduler")
     edit(cfg, cfg.read_text() + "\n[polling]\nconcurrency = 3\n")   # duplicate table: TOML error
     await wait_for(lambda: bool(feeds.last_reload_error))
     assert "TOML syntax error" in feeds.last_reload_error
@@ -91,7 +91,7 @@ async def test_polling_change_swaps_the_fetcher_and_shutdown_closes_the_old_one(
 async def test_a_reload_that_moves_storage_path_warns_and_keeps_the_open_database(
         running, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cfg, feeds = running
-    caplog.set_level(logging.WARNING, logger="bot.scheduler")
+    caplog.set_level(logging.WARNING, logger="bot.pipeline.schedule.scheduler")
     started_with = feeds.config.storage.path
     cfg.write_text(cfg.read_text().replace("news.db", "elsewhere.db"), encoding="utf-8")
     message = await feeds.reload_now()
@@ -142,7 +142,7 @@ async def test_a_reload_that_hits_a_locked_database_changes_nothing_and_is_retri
     """Before: new tags swapped in and the mtime recorded, then sync_feeds failed on the lock:
     feed B never polled, no re-tag, never retried. Now nothing changes until the database
     work succeeds, and the next check tries again."""
-    caplog.set_level(logging.ERROR, logger="bot.scheduler")
+    caplog.set_level(logging.ERROR, logger="bot.pipeline.schedule.scheduler")
     feed_server.route("/a.xml", rss([("a1", "Pipeline talks")]))
     feed_server.route("/b.xml", rss([("b1", "Bravo")]))
     cfg = write_config(tmp_path, {"A": feed_server.url("/a.xml")}, polling='reload_check = "0.1s"')

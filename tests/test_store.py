@@ -10,9 +10,9 @@ import pytest
 from bot.config import FeedConfig
 from bot.errors import StorageError
 from bot.models import Article
-from bot.store import open_database
-from bot.store.articles import article_tags, prune_articles, save_articles
-from bot.store.feeds import feed_state, sync_feeds
+from bot.pipeline.store import open_database
+from bot.pipeline.store.articles import article_tags, prune_articles, save_articles
+from bot.pipeline.store.feeds import feed_state, sync_feeds
 
 
 def make_article(
@@ -136,8 +136,8 @@ def test_foreign_keys_enforced(db) -> None:
 
 
 def test_apply_retention_prunes_and_repairs_clusters(db) -> None:
-    from bot import dedup
-    from bot.store.retention import apply_retention
+    from bot.pipeline import dedup
+    from bot.pipeline.store.retention import apply_retention
 
     fid = feed_id(db)
     old = make_article("old", title="Storm hits the northern coast of Luzon", fetched=100.0)
@@ -172,7 +172,7 @@ OLD_KEYS = [
 def _old_store(path: Path) -> None:
     """A store as a pre-issue-11 newsbot left it: old keys, decided by dedup, migration m003 not
     yet applied."""
-    from bot.dedup import process_articles
+    from bot.pipeline.dedup import process_articles
 
     db = open_database(path)
     sync_feeds(db, [FeedConfig(name="old", url="https://example.org/old", interval=600),
@@ -192,7 +192,7 @@ def _old_store(path: Path) -> None:
 def test_upgrade_rewrites_stored_canonical_urls(tmp_path: Path) -> None:
     """Opening a pre-issue-11 store rewrites its keys, so the URL duplicate layer (an exact match
     on articles.canonical_url) still finds an old article when a new spelling of its link comes."""
-    from bot.normalize import canonical_url
+    from bot.pipeline.parse.normalize import canonical_url
 
     _old_store(tmp_path / "news.db")
     db = open_database(tmp_path / "news.db")
@@ -207,8 +207,8 @@ def test_a_new_spelling_of_an_old_link_is_its_duplicate_after_the_upgrade(tmp_pa
     """End to end through dedup: the article stored with the old key, the same link again from
     another feed with the escapes in upper case and another title (so only the URL layer can
     tell): a duplicate of the old one."""
-    from bot.dedup import process_articles
-    from bot.normalize import canonical_url
+    from bot.pipeline.dedup import process_articles
+    from bot.pipeline.parse.normalize import canonical_url
 
     _old_store(tmp_path / "news.db")
     db = open_database(tmp_path / "news.db")

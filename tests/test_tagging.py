@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import TagConfig, load_config
-from bot.tagging import Tagger, add_feed_tags
-from bot.tagging.keywords import parse_keyword
-from bot.tagging.normalize import clean, fold, fold_phrase, normalize_article
+from bot.pipeline.tagging import Tagger, add_feed_tags
+from bot.pipeline.tagging.keywords import parse_keyword
+from bot.pipeline.tagging.normalize import clean, fold, fold_phrase, normalize_article
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = Path("/work/shared/seeds/000_d65a453aca90a03a.txt")

@@ -10,7 +10,7 @@ import pytest
 from bot.cli import main
 from bot.config import load_config, parse_config
 from bot.errors import ConfigError
-from bot.tagging import tag_problems
+from bot.pipeline.tagging import tag_problems
 
 REPO = Path(__file__).resolve().parent.parent
 

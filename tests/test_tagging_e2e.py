@@ -15,9 +15,9 @@ from xml.sax.saxutils import escape
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.pipeline import poll_once
-from bot.scheduler import FeedScheduler
-from bot.store import DbExecutor, open_database
+from bot.pipeline.poll import poll_once
+from bot.pipeline.schedule.scheduler import FeedScheduler
+from bot.pipeline.store import DbExecutor, open_database
 from tests.feedserver import FeedServer
 from tests.helpers import load, wait_for, write_config
 

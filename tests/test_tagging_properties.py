@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import TagConfig
-from bot.tagging import Tagger
-from bot.tagging.normalize import normalize_article
+from bot.pipeline.tagging import Tagger
+from bot.pipeline.tagging.normalize import normalize_article
 
 LETTERS = st.characters(categories=("Lu", "Ll"))
 WORD = st.text(LETTERS, min_size=1, max_size=8)

@@ -9,11 +9,11 @@ import pytest
 from bot.cli import main
 from bot.config import FeedConfig, TagConfig, load_config
 from bot.models import Article
-from bot.retag import explain_article, retag_articles, tag_counts
-from bot.store import open_database
-from bot.store.articles import article_tags, save_articles
-from bot.store.feeds import sync_feeds
-from bot.tagging import Tagger, add_feed_tags
+from bot.pipeline.store import open_database
+from bot.pipeline.store.articles import article_tags, save_articles
+from bot.pipeline.store.feeds import sync_feeds
+from bot.pipeline.tagging import Tagger, add_feed_tags
+from bot.pipeline.tagging.retag import explain_article, retag_articles, tag_counts
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -97,9 +97,9 @@ def test_retag_rejects_a_duration_for_since(stored) -> None:
 
 
 def test_retag_in_batches(tmp_path: Path, monkeypatch) -> None:
-    import bot.retag
+    import bot.pipeline.tagging.retag
 
-    monkeypatch.setattr(bot.retag, "BATCH", 3)
+    monkeypatch.setattr(bot.pipeline.tagging.retag, "BATCH", 3)
     db = open_database(tmp_path / "news.db")
     feed_ids = sync_feeds(db, FEEDS, NOW)
     untagged = Tagger.from_config(())

@@ -25,11 +25,11 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.cli import main
-from bot.store import chats as chat_store
-from bot.store import deliveries as journal
-from bot.telegram import schedule
-from bot.telegram.delivery import DeliveryPolicy, PacedRateLimiter, deliver_digest, resume_pending
-from bot.telegram.logs import install_redaction
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.store import deliveries as journal
+from bot.pipeline.telegram import schedule
+from bot.pipeline.telegram.delivery import DeliveryPolicy, PacedRateLimiter, deliver_digest, resume_pending
+from bot.pipeline.telegram.logs import install_redaction
 from tests.bot_harness import TOKEN, Harness, make_config, running_bot
 from tests.fakebotapi import FakeBotAPI, fake_bot_api
 

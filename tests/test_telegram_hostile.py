@@ -3,7 +3,7 @@
 Every update below comes from the fake Bot API's ``getUpdates`` to the real python-telegram-bot
 Application that ``newsbot run`` builds, over real HTTP, with a real SQLite file. Each one gets a
 polite answer or is ignored: never a traceback, never the error handler (no ERROR record from
-``bot.telegram``), never an answer Telegram would refuse (the fake validates every message), and
+``bot.pipeline.telegram``), never an answer Telegram would refuse (the fake validates every message), and
 nothing stored that should not be. Cases already covered in tests/test_bot_commands.py are not
 repeated here.
 """
@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from bot.store import chats as chat_store
-from bot.telegram.handlers import MAX_COMMAND_CHARS
+from bot.pipeline.store import chats as chat_store
+from bot.pipeline.telegram.handlers.command import MAX_COMMAND_CHARS
 from tests.bot_harness import ADMIN, Harness, running_bot
 from tests.fakebotapi import BOT_USERNAME, FakeBotAPI, fake_bot_api, utf16_len
 

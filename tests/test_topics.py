@@ -1,11 +1,11 @@
-"""What a chat follows and mutes (bot/telegram/topics.py, pure): transitions, names, summaries."""
+"""What a chat follows and mutes (bot/pipeline/telegram/topics.py, pure): transitions, names, summaries."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bot.config import load_config
-from bot.telegram.topics import Choice, resolve_words, suggest, summary
+from bot.pipeline.telegram.topics import Choice, resolve_words, suggest, summary
 
 TAGS = load_config(Path(__file__).resolve().parents[1] / "config.example.toml").tags
 EVERYTHING = Choice()

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from urllib.parse import quote_plus, urlsplit
 
-from bot.addresses import display_url
 from bot.config.models import (
     CleaningConfig,
     FeedConfig,
@@ -16,6 +15,7 @@ from bot.config.models import (
     StorageConfig,
 )
 from bot.config.schema import Table
+from bot.pipeline.fetch.addresses import display_url
 
 GOOGLE_NEWS_TOPICS = (
     "WORLD", "NATION", "BUSINESS", "TECHNOLOGY", "ENTERTAINMENT", "SPORTS", "SCIENCE", "HEALTH",

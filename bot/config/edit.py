@@ -6,7 +6,7 @@ quoting stay as written). The new text is validated by :func:`bot.config.parse_c
 same check as ``newsbot check``, before anything is written; then it replaces the old file
 atomically (a temporary file in the same folder, fsync, ``os.replace``), with the old file's
 permission bits. Any failure leaves the old file as it was. A running bot sees the new mtime and
-reloads (bot/scheduler.py).
+reloads (bot/pipeline/schedule/scheduler.py).
 
 tomlkit attaches the comments that introduce the next section (``# ===== TELEGRAM``) to the last
 ``[[feeds]]`` table; a feed appended naively would land after them. :func:`_append` moves those

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.config.core import is_tag_slug
 from bot.config.models import TagConfig
 from bot.config.schema import Table
-from bot.tagging.matcher import tag_problems
+from bot.pipeline.tagging.matcher import tag_problems
 
 
 def _read_labels(table: Table, tag_id: str) -> dict[str, str]:

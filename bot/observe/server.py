@@ -29,7 +29,7 @@ from bot.config.models import Config, MetricsConfig
 from bot.errors import NewsbotError
 from bot.observe.health import Health
 from bot.observe.instruments import REGISTRY
-from bot.store.stats import store_figures
+from bot.pipeline.store.stats import store_figures
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]

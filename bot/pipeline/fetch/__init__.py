@@ -1,0 +1,1 @@
+"""HTTP in: the one httpx client and host resolution."""

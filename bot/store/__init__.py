@@ -1,5 +1,0 @@
-"""SQLite storage: schema and migrations, and one module per kind of record."""
-
-from bot.store.db import DbExecutor, open_database
-
-__all__ = ["DbExecutor", "open_database"]
