@@ -51,7 +51,9 @@ from bot.pipeline.dedup import story as st  # noqa: E402
 from bot.pipeline.dedup.engine import POSTINGS_PER_TERM  # noqa: E402
 from bot.pipeline.dedup.similarity import Doc, Idf  # noqa: E402
 
-WEIGHTS_FILE = ROOT / "bot" / "dedup" / "weights.py"
+# The module the decision reads its weights from (story.py imports it as ``fitted``), so --write
+# follows it wherever the package puts it.
+WEIGHTS_FILE = Path(st.fitted.__file__)
 # Not fitted: no development record carries Google News related coverage that links two stored
 # articles, so its weight cannot be learned. Google News's grouping is the granularity the
 # clusterer aims at (issue 11, item 4), so a related-coverage link alone reaches any threshold.
