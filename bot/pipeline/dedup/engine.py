@@ -58,6 +58,7 @@ MAX_CANDIDATES = 12
 CANDIDATE_FLOOR = 0.3       # of the best candidate's overlap
 MAX_RELATED = 12
 
+
 def process_articles(db: Database, article_ids: list[int], now: float) -> None:
     """Assign ``duplicate_of``/``cluster_id`` to new articles and maintain their clusters.
 
@@ -85,10 +86,7 @@ def process_articles(db: Database, article_ids: list[int], now: float) -> None:
             log.exception("dedup failed for article %s; kept as its own story", article_id)
             view = view_of(db)
             doc = Doc.from_row(row)
-            cluster_id = store.create_cluster(db, doc.id, doc.title, now)
-            view.new_cluster(cluster_id, doc)
-            _mark(view, doc, cluster_id, None)
-            _join(view, cluster_id, doc, now)
+            _join(view, _new_cluster(view, doc, now), doc, now)
             store.record_decision(db, doc.id, "error", None, None, None)
 
 
@@ -131,16 +129,15 @@ def process_one(db: Database, doc: Doc, now: float, view: StoreView | None = Non
 
 def _write(view: StoreView, doc: Doc, idf: Idf, decision: Decision, now: float) -> int:
     """Persist a story decision: the article's cluster, the cluster, the indexes, the why."""
-    db = view.db
     cluster_id = decision.cluster_id
     if cluster_id is None:
-        cluster_id = store.create_cluster(db, doc.id, doc.title, now)
-        view.new_cluster(cluster_id, doc)
-    _mark(view, doc, cluster_id, None)
+        cluster_id = _new_cluster(view, doc, now)
+    else:
+        _mark(view, doc, cluster_id, None)
     _join(view, cluster_id, doc, now)
     _index(view, doc, idf, cluster_id, clustering=True)
     store.record_decision(
-        db, doc.id, "story" if decision.cluster_id is not None else "new", decision.compared,
+        view.db, doc.id, "story" if decision.cluster_id is not None else "new", decision.compared,
         decision.score if decision.compared is not None else None,
         json.dumps([round(x, 4) for x in decision.features]) if decision.features else None,
     )
@@ -221,11 +218,23 @@ def _mark(view: StoreView, doc: Doc, cluster_id: int, duplicate_of: int | None) 
         view.joined(cluster_id, doc, POOL)
 
 
+def _new_cluster(view: StoreView, doc: Doc, now: float) -> int:
+    """A new story with ``doc`` (an original) as its only article and representative."""
+    cluster_id = store.create_cluster(view.db, doc.id, doc.title, now)
+    view.new_cluster(cluster_id, doc)
+    _mark(view, doc, cluster_id, None)
+    return cluster_id
+
+
 def _join(view: StoreView, cluster_id: int, doc: Doc, now: float) -> None:
+    """Count ``doc`` in its cluster (size, sources) and make it the representative if it is a
+    better one (a new cluster's is already ``doc``, set by ``create_cluster``)."""
     store.grow_cluster(view.db, cluster_id, doc.source_key or doc.source, now)
     rep = view.representative(cluster_id)
+    if rep == doc.id:
+        return
     current = view.docs([rep]) if rep else []
-    if not current or current[0].id == doc.id or _better_representative(view, doc, current[0]):
+    if not current or _better_representative(view, doc, current[0]):
         view.set_representative(cluster_id, doc)
 
 
